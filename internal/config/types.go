@@ -1,0 +1,108 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Config is the whole xdhcpd configuration file after parsing, defaulting
+// and validation. A *Config returned by Load or Parse is always valid.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	Options   Options   `yaml:"options"` // global options, inherited by every scope
+	Dataplane Dataplane `yaml:"dataplane"`
+	Scopes    []Scope   `yaml:"scopes"`
+}
+
+// Server holds the daemon-wide settings.
+type Server struct {
+	Interfaces    []string   `yaml:"interfaces"`     // where DHCP is served; at least one
+	Address       netip.Addr `yaml:"address"`        // server identifier; zero: first IPv4 of the first interface (resolved at start, not here)
+	DataDir       string     `yaml:"data-dir"`       // Badger lease store directory; default /var/lib/xdhcp
+	ControlSocket string     `yaml:"control-socket"` // default /run/xdhcp/xdhcpd.sock
+	MetricsListen string     `yaml:"metrics-listen"` // host:port; "" disables; default 127.0.0.1:9267
+	LogLevel      string     `yaml:"log-level"`      // debug|info|warn|error; default info
+	LogFormat     string     `yaml:"log-format"`     // console|json; default console
+	OfferHold     Duration   `yaml:"offer-hold"`     // how long an OFFERed address is held for its client; default 10s
+	DeclineHold   Duration   `yaml:"decline-hold"`   // how long a DECLINEd address is kept out of use; default 24h
+	Workers       int        `yaml:"workers"`        // packet-handling goroutines; default GOMAXPROCS
+	CommitBatch   int        `yaml:"commit-batch"`   // most leases in one durable store commit; default 512
+}
+
+// Dataplane configures the XDP program on the serving interfaces.
+type Dataplane struct {
+	Mode       DataplaneMode `yaml:"mode"`        // auto|native|generic|off; default auto
+	RateLimit  RateLimit     `yaml:"rate-limit"`  // per-client flood guard; off when PerClientPPS is 0
+	SecsBypass int           `yaml:"secs-bypass"` // a client whose secs field is at least this is answered whatever its hash bucket; 0 disables; default 0 (failover sets it)
+}
+
+// DataplaneMode selects how the XDP program is attached.
+type DataplaneMode string
+
+// The dataplane modes.
+const (
+	DataplaneAuto    DataplaneMode = "auto"    // native XDP, falling back to generic
+	DataplaneNative  DataplaneMode = "native"  // native XDP or fail
+	DataplaneGeneric DataplaneMode = "generic" // generic (skb) XDP
+	DataplaneOff     DataplaneMode = "off"     // no XDP; the Go filter decides
+)
+
+// RateLimit is the per-client (chaddr) token bucket of the flood guard.
+type RateLimit struct {
+	PerClientPPS uint32 `yaml:"per-client-pps"` // sustained packets per second per client; 0 disables
+	Burst        uint32 `yaml:"burst"`          // bucket depth; default 2*PerClientPPS
+	TableSize    uint32 `yaml:"table-size"`     // LRU entries; default 65536
+}
+
+// Protocol says which kinds of client a scope answers.
+type Protocol string
+
+// The scope protocols.
+const (
+	ProtocolDHCP  Protocol = "dhcp"
+	ProtocolBOOTP Protocol = "bootp"
+	ProtocolBoth  Protocol = "both"
+)
+
+// Scope is one subnet served by xdhcpd.
+type Scope struct {
+	Subnet       netip.Prefix  `yaml:"subnet"`       // masked; required
+	Pools        []Range       `yaml:"pools"`        // dynamic ranges inside Subnet; may be empty (reservations only)
+	Exclude      []Range       `yaml:"exclude"`      // addresses inside pools never handed out dynamically
+	LeaseTime    Duration      `yaml:"lease-time"`   // default 8h
+	Protocol     Protocol      `yaml:"protocol"`     // default dhcp
+	Options      Options       `yaml:"options"`      // after Parse: the global options merged under the scope's own
+	Reservations []Reservation `yaml:"reservations"` // fixed addresses; may lie inside or outside the pools, but inside Subnet
+	Line         int           `yaml:"-"`            // line of the scope in the file, for messages
+}
+
+// Range is an inclusive range of IPv4 addresses, written "a-b" or a single "a".
+type Range struct {
+	Start netip.Addr
+	End   netip.Addr
+}
+
+// Reservation binds one client to one address. Exactly one of HWAddress,
+// ClientID and CircuitID identifies the client.
+type Reservation struct {
+	HWAddress net.HardwareAddr `yaml:"hw-address"` // chaddr
+	ClientID  []byte           `yaml:"client-id"`  // option 61 data, including its type byte; written as hex "01:02:..."
+	CircuitID []byte           `yaml:"circuit-id"` // option 82 sub-option 1, written as text
+	IP        netip.Addr       `yaml:"ip"`
+	Hostname  string           `yaml:"hostname"` // sent as option 12 when set
+	Line      int              `yaml:"-"`
+}
+
+// Options maps DHCP option codes to their wire-encoded values (without code
+// and length bytes). Parse encodes named options (routers, domain-name, ...)
+// by their known type and numbered ones ("252") from a string, an integer or
+// a list of IPv4 addresses, or from "hex:..." bytes.
+type Options map[uint8][]byte
+
+// Duration is a time.Duration written as a Go duration ("8h", "90s"), with
+// "d" for days ("7d"), or as a whole number of seconds.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
