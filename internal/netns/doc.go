@@ -1,0 +1,23 @@
+// Package netns builds small network topologies out of Linux network
+// namespaces for xdhcp's end-to-end tests and its demo.
+//
+// Everything is done through the ip(8) tool, so the calling process never
+// changes namespace itself: a program runs inside a namespace through
+// "ip netns exec". Every namespace gets a unique name (a caller's prefix, the
+// process id and a counter), an empty private /etc/netns/NAME/resolv.conf so
+// that no DHCP client started inside can reach the host's resolver file, and
+// its loopback brought up. Interfaces are created directly inside their
+// namespaces, so interface names only need to be unique per namespace.
+//
+// # Lifetime
+//
+// Create and (*NS).Close are the plain API, used by the demo. New, VethPair
+// and Bridge are the test API: they fail the test on error and register
+// cleanups. Processes started with (*NS).Start are remembered and killed by
+// their PID when the namespace is closed, before the namespace is deleted.
+//
+// # Root
+//
+// Namespaces need root. RequireRoot skips a test when not root; CheckRoot
+// returns the same reason as an error for programs.
+package netns
