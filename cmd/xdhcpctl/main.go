@@ -1,0 +1,219 @@
+// Command xdhcpctl talks to a running xdhcpd over its control socket.
+//
+//	xdhcpctl status                      uptime, interfaces, pool use per scope
+//	xdhcpctl leases [--scope S] [--mac M] [--ip A]
+//	xdhcpctl lease delete IP             free an address now
+//	xdhcpctl reload                      re-read the configuration, keeping every lease
+//	xdhcpctl dataplane                   XDP mode, bucket split and counters
+//
+// Global flags come before the command: --socket PATH, --json, --timeout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/api"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "xdhcpctl:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: xdhcpctl [--socket PATH] [--json] [--timeout D] COMMAND
+commands:
+  status                              uptime, interfaces and pool use per scope
+  leases [--scope S] [--mac M] [--ip A]
+  lease delete IP                     free an address now
+  reload                              re-read the configuration file, keeping every lease
+  dataplane                           XDP mode, owned buckets and counters
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("xdhcpctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	socket := fs.String("socket", "/run/xdhcp/xdhcpd.sock", "xdhcpd control socket (server.control-socket)")
+	asJSON := fs.Bool("json", false, "print JSON for scripts")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errors.New("no command given")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	c := cli{socket: *socket, json: *asJSON, out: stdout}
+	switch rest[0] {
+	case "status":
+		return c.status(ctx)
+	case "leases":
+		return c.leases(ctx, rest[1:], stderr)
+	case "lease":
+		if len(rest) != 3 || rest[1] != "delete" {
+			return errors.New("usage: xdhcpctl lease delete IP")
+		}
+		return c.deleteLease(ctx, rest[2])
+	case "reload":
+		return c.reload(ctx)
+	case "dataplane":
+		return c.dataplane(ctx)
+	}
+	fs.Usage()
+	return fmt.Errorf("unknown command %q", rest[0])
+}
+
+type cli struct {
+	socket string
+	json   bool
+	out    io.Writer
+}
+
+func (c cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (c cli) status(ctx context.Context) error {
+	var st api.Status
+	if err := api.Call(ctx, c.socket, api.Request{Command: api.CmdStatus}, &st); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(st)
+	}
+	fmt.Fprintf(c.out, "xdhcpd %s, up %s, server id %s\n", st.Version,
+		(time.Duration(st.UptimeSeconds) * time.Second).String(), st.ServerID)
+	fmt.Fprintf(c.out, "config %s, loaded %s\n", st.Config, st.LoadedAt.Format(time.RFC3339))
+	for _, i := range st.Interfaces {
+		fmt.Fprintf(c.out, "interface %s: %s\n", i.Name, i.Dataplane)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SCOPE\tTOTAL\tFREE\tACTIVE\tOFFERED\tDECLINED\tRESERVED\tUSED\tEXHAUSTED\t")
+	for _, s := range st.Scopes {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%d\t\n", s.Subnet, s.Total, s.Free, s.Active,
+			s.Offered, s.Declined, s.Reserved, 100*s.Utilization, s.Exhausted)
+	}
+	return tw.Flush()
+}
+
+func (c cli) leases(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("xdhcpctl leases", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	req := api.Request{Command: api.CmdLeases}
+	fs.StringVar(&req.Scope, "scope", "", "only this scope (subnet, like 192.0.2.0/24)")
+	fs.StringVar(&req.MAC, "mac", "", "only this hardware address")
+	fs.StringVar(&req.IP, "ip", "", "only this address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var leases []api.Lease
+	if err := api.Call(ctx, c.socket, req, &leases); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(leases)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IP\tSTATE\tHW ADDRESS\tCLIENT ID\tHOSTNAME\tEXPIRES\tCIRCUIT ID")
+	for _, l := range leases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.IP, l.State, l.HWAddress, dash(l.ClientID),
+			dash(l.Hostname), expires(l.Expiry), dash(l.CircuitID))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "%d leases\n", len(leases))
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func expires(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Until(t).Round(time.Second)
+	if d < 0 {
+		return "expired " + (-d).String() + " ago"
+	}
+	return "in " + d.String()
+}
+
+func (c cli) deleteLease(ctx context.Context, ip string) error {
+	var l api.Lease
+	if err := api.Call(ctx, c.socket, api.Request{Command: api.CmdLeaseDelete, IP: ip}, &l); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(l)
+	}
+	fmt.Fprintf(c.out, "deleted lease %s (%s)\n", l.IP, l.HWAddress)
+	return nil
+}
+
+func (c cli) reload(ctx context.Context) error {
+	var r api.Reload
+	if err := api.Call(ctx, c.socket, api.Request{Command: api.CmdReload}, &r); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(r)
+	}
+	fmt.Fprintf(c.out, "reloaded: %d scopes, %d leases kept\n", r.Scopes, r.Leases)
+	return nil
+}
+
+func (c cli) dataplane(ctx context.Context) error {
+	var st map[string]any
+	if err := api.Call(ctx, c.socket, api.Request{Command: api.CmdDataplane}, &st); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(st)
+	}
+	printTree(c.out, st, "")
+	return nil
+}
+
+// printTree prints nested JSON objects as indented "key: value" lines in
+// key order.
+func printTree(w io.Writer, m map[string]any, indent string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch v := m[k].(type) {
+		case map[string]any:
+			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			printTree(w, v, indent+"  ")
+		case float64:
+			fmt.Fprintf(w, "%s%s: %s\n", indent, k, strings.TrimSuffix(fmt.Sprintf("%.0f", v), ".0"))
+		default:
+			fmt.Fprintf(w, "%s%s: %v\n", indent, k, v)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Commands understood by the daemon.
+const (
+	CmdStatus      = "status"
+	CmdLeases      = "leases"
+	CmdLeaseDelete = "lease-delete"
+	CmdReload      = "reload"
+	CmdDataplane   = "dataplane"
+)
+
+// Request is one command with its arguments.
+type Request struct {
+	Command string `json:"command"`
+	Scope   string `json:"scope,omitempty"` // leases: a subnet ("192.0.2.0/24")
+	MAC     string `json:"mac,omitempty"`   // leases: a hardware address
+	IP      string `json:"ip,omitempty"`    // leases, lease-delete: an address
+}
+
+// Response carries either Data (the command's result) or Error.
+type Response struct {
+	Error string          `json:"error,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// Status is the answer to CmdStatus.
+type Status struct {
+	Version       string            `json:"version"`
+	UptimeSeconds float64           `json:"uptime-seconds"`
+	ServerID      string            `json:"server-id"`
+	Interfaces    []InterfaceStatus `json:"interfaces"`
+	Scopes        []ScopeStatus     `json:"scopes"`
+	Config        string            `json:"config"`
+	LoadedAt      time.Time         `json:"loaded-at"`
+}
+
+// InterfaceStatus is one serving interface.
+type InterfaceStatus struct {
+	Name      string `json:"name"`
+	Dataplane string `json:"dataplane"` // xdp-native, xdp-generic, or go-filter
+}
+
+// ScopeStatus is one scope's pool use.
+type ScopeStatus struct {
+	Subnet      string  `json:"subnet"`
+	Total       uint64  `json:"total"`
+	Free        uint64  `json:"free"`
+	Offered     uint64  `json:"offered"`
+	Active      uint64  `json:"active"`
+	Declined    uint64  `json:"declined"`
+	Reserved    uint64  `json:"reserved"`
+	Utilization float64 `json:"utilization"` // (active+offered+declined)/total, 0..1
+	Exhausted   uint64  `json:"exhausted"`   // times a client found no free address
+}
+
+// Lease is one lease as xdhcpctl shows it.
+type Lease struct {
+	IP        string    `json:"ip"`
+	State     string    `json:"state"`
+	HWAddress string    `json:"hw-address"`
+	ClientID  string    `json:"client-id,omitempty"`
+	Hostname  string    `json:"hostname,omitempty"`
+	Start     time.Time `json:"start"`
+	Expiry    time.Time `json:"expiry"`
+	Updated   time.Time `json:"updated"`
+	Scope     string    `json:"scope"`
+	CircuitID string    `json:"circuit-id,omitempty"`
+	RemoteID  string    `json:"remote-id,omitempty"`
+}
+
+// Reload is the answer to CmdReload.
+type Reload struct {
+	Scopes int `json:"scopes"`
+	Leases int `json:"leases"`
+}
+
+// Call sends req to the daemon at socket and decodes the result into out
+// (which may be nil). A daemon-side error comes back as an error.
+func Call(ctx context.Context, socket string, req Request, out any) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return fmt.Errorf("connect to xdhcpd at %s (is it running? is --socket right?): %w", socket, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return fmt.Errorf("send %s: %w", req.Command, err)
+	}
+	var resp Response
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&resp); err != nil {
+		return fmt.Errorf("read answer to %s: %w", req.Command, err)
+	}
+	if resp.Error != "" {
+		return errors.New(resp.Error)
+	}
+	if out == nil || len(resp.Data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Data, out); err != nil {
+		return fmt.Errorf("decode answer to %s: %w", req.Command, err)
+	}
+	return nil
+}
