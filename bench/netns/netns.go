@@ -1,0 +1,169 @@
+package netns
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default addressing of the topology; 10.99.0.0/16 is private to the
+// namespaces and never reaches the host.
+var (
+	defaultSubnet  = netip.MustParsePrefix("10.99.0.0/16")
+	defaultSrvAddr = netip.MustParseAddr("10.99.0.1")
+	defaultGenAddr = netip.MustParseAddr("10.99.0.2")
+)
+
+// Interface names inside the namespaces.
+const (
+	GenIface = "gen0"
+	SrvIface = "srv0"
+)
+
+// Config says how to name and address the topology. A nil *Config means
+// defaults.
+type Config struct {
+	Prefix  string       // namespace name prefix; default "xb"
+	Subnet  netip.Prefix // default 10.99.0.0/16
+	SrvAddr netip.Addr   // default 10.99.0.1
+	GenAddr netip.Addr   // default 10.99.0.2
+	// SrvAddrs are extra addresses put on srv0, e.g. for a failover
+	// partner sharing the server namespace.
+	SrvAddrs []netip.Addr
+}
+
+// Topology is a live pair of namespaces joined by gen0 <-> srv0.
+type Topology struct {
+	GenNS, SrvNS     string
+	GenIface         string
+	SrvIface         string
+	Subnet           netip.Prefix
+	SrvAddr, GenAddr netip.Addr
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var counter atomic.Uint64
+
+// UniqueName returns prefix + pid + a per-process counter.
+func UniqueName(prefix string) string {
+	return fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), counter.Add(1))
+}
+
+// New creates the namespaces and the veth pair and brings everything up.
+// On error, whatever was created is removed again.
+func New(ctx context.Context, cfg *Config) (*Topology, error) {
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Prefix == "" {
+		c.Prefix = "xb"
+	}
+	if !c.Subnet.IsValid() {
+		c.Subnet = defaultSubnet
+	}
+	if !c.SrvAddr.IsValid() {
+		c.SrvAddr = defaultSrvAddr
+	}
+	if !c.GenAddr.IsValid() {
+		c.GenAddr = defaultGenAddr
+	}
+	base := UniqueName(c.Prefix)
+	t := &Topology{
+		GenNS: base + "-gen", SrvNS: base + "-srv",
+		GenIface: GenIface, SrvIface: SrvIface,
+		Subnet: c.Subnet, SrvAddr: c.SrvAddr, GenAddr: c.GenAddr,
+	}
+	bits := fmt.Sprintf("/%d", c.Subnet.Bits())
+	steps := [][]string{
+		{"netns", "add", t.GenNS},
+		{"netns", "add", t.SrvNS},
+		{"link", "add", GenIface, "netns", t.GenNS, "type", "veth", "peer", "name", SrvIface, "netns", t.SrvNS},
+		{"-n", t.GenNS, "addr", "add", c.GenAddr.String() + bits, "dev", GenIface},
+		{"-n", t.SrvNS, "addr", "add", c.SrvAddr.String() + bits, "dev", SrvIface},
+	}
+	for _, a := range c.SrvAddrs {
+		steps = append(steps, []string{"-n", t.SrvNS, "addr", "add", a.String() + bits, "dev", SrvIface})
+	}
+	steps = append(steps,
+		[]string{"-n", t.GenNS, "link", "set", "lo", "up"},
+		[]string{"-n", t.SrvNS, "link", "set", "lo", "up"},
+		[]string{"-n", t.GenNS, "link", "set", GenIface, "up"},
+		[]string{"-n", t.SrvNS, "link", "set", SrvIface, "up"},
+	)
+	for _, s := range steps {
+		if err := ip(ctx, s...); err != nil {
+			_ = t.Close()
+			return nil, fmt.Errorf("build topology %s: %w", base, err)
+		}
+	}
+	if err := t.waitRunning(ctx); err != nil {
+		_ = t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// waitRunning waits until both veth ends report carrier, because servers
+// (Kea) refuse to open sockets on an interface that is not yet running.
+func (t *Topology) waitRunning(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		up := 0
+		for _, c := range [][2]string{{t.GenNS, t.GenIface}, {t.SrvNS, t.SrvIface}} {
+			out, err := exec.CommandContext(ctx, "ip", "-n", c[0], "-o", "link", "show", c[1]).Output()
+			if err == nil && strings.Contains(string(out), "state UP") {
+				up++
+			}
+		}
+		if up == 2 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("build topology: %s/%s and %s/%s not running after 5s", t.GenNS, t.GenIface, t.SrvNS, t.SrvIface)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Command returns a command that runs name inside namespace ns.
+func Command(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
+	full := append([]string{"netns", "exec", ns, name}, args...)
+	return exec.CommandContext(ctx, "ip", full...)
+}
+
+// Close deletes both namespaces. It is safe to call more than once.
+func (t *Topology) Close() error {
+	t.closeOnce.Do(func() {
+		var errs []string
+		for _, ns := range []string{t.GenNS, t.SrvNS} {
+			if err := ip(context.Background(), "netns", "del", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
+				errs = append(errs, err.Error())
+			}
+		}
+		if len(errs) > 0 {
+			t.closeErr = fmt.Errorf("delete namespaces: %s", strings.Join(errs, "; "))
+		}
+	})
+	return t.closeErr
+}
+
+func ip(ctx context.Context, args ...string) error {
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/xdhcp/xdhcp/bench/netns"
+	"github.com/xdhcp/xdhcp/bench/procstat"
+)
+
+// Spec is what every server under test is configured with.
+type Spec struct {
+	Namespace string       // server namespace
+	Iface     string       // serving interface, e.g. srv0
+	Addr      netip.Addr   // server address on Iface
+	Subnet    netip.Prefix // the served subnet
+	PoolStart netip.Addr
+	PoolEnd   netip.Addr
+	LeaseTime time.Duration
+	Dir       string // private work directory for config, leases, logs
+	// Binary overrides the server executable (e.g. a freshly built
+	// xdhcpd); empty means the name on PATH.
+	Binary string
+}
+
+// Server describes how to run one DHCP server.
+type Server struct {
+	Name       string
+	Durability string // how the server makes a lease durable
+	binary     string
+	// prepare writes config files into spec.Dir and returns the command
+	// arguments and extra environment.
+	prepare func(spec Spec) (args, env []string, err error)
+}
+
+// ErrUnknown is returned by Lookup for a server name it does not know.
+var ErrUnknown = errors.New("unknown server")
+
+// All returns the known servers, keyed by name.
+func All() map[string]Server {
+	return map[string]Server{
+		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger store, synced before each ACK (batched commits)"},
+		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV appended per lease, no fsync"},
+		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV appended per lease, no fsync"},
+		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "dhcpd.leases appended and fsynced per lease"},
+		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten and fsynced per change"},
+	}
+}
+
+// Names returns the known server names, sorted.
+func Names() []string {
+	var n []string
+	for k := range All() {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Lookup returns the server called name.
+func Lookup(name string) (Server, error) {
+	s, ok := All()[name]
+	if !ok {
+		return Server{}, fmt.Errorf("%w %q: choose from %s", ErrUnknown, name, strings.Join(Names(), ", "))
+	}
+	return s, nil
+}
+
+// Process is a running server.
+type Process struct {
+	Server  Server
+	PID     int
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan error
+}
+
+// Start writes the server's configuration into spec.Dir and starts it in
+// spec.Namespace. The caller must call Stop.
+func (s Server) Start(ctx context.Context, spec Spec) (*Process, error) {
+	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.Name, err)
+	}
+	args, env, err := s.prepare(spec)
+	if err != nil {
+		return nil, fmt.Errorf("configure %s: %w", s.Name, err)
+	}
+	bin := s.binary
+	if spec.Binary != "" {
+		bin = spec.Binary
+	}
+	logPath := filepath.Join(spec.Dir, s.Name+".out")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.Name, err)
+	}
+	defer logf.Close()
+	// Not CommandContext: the caller stops the server explicitly, with
+	// SIGTERM first, so it can flush its leases.
+	cmd := netns.Command(context.Background(), spec.Namespace, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.Name, err)
+	}
+	p := &Process{Server: s, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return nil, fmt.Errorf("start %s: exited at once (%v); output:\n%s", s.Name, err, tail(logPath))
+	case <-time.After(300 * time.Millisecond):
+	case <-ctx.Done():
+		_ = p.Stop()
+		return nil, ctx.Err()
+	}
+	return p, nil
+}
+
+// Alive reports whether the process is still running.
+func (p *Process) Alive() bool {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return false
+	default:
+		return true
+	}
+}
+
+// CPU returns the server's CPU time so far.
+func (p *Process) CPU() (procstat.CPU, error) { return procstat.Read(p.PID) }
+
+// Stop sends SIGTERM, waits up to five seconds, then SIGKILLs.
+func (p *Process) Stop() error {
+	if !p.Alive() {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return nil
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		err := <-p.done
+		p.done <- err
+		return fmt.Errorf("stop %s (pid %d): killed after SIGTERM timeout", p.Server.Name, p.PID)
+	}
+}
+
+// Tail returns the last lines of the server's output, for error messages.
+func (p *Process) Tail() string { return tail(p.LogPath) }
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func write(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func prepareXdhcpd(s Spec) ([]string, []string, error) {
+	cfg := fmt.Sprintf(`server:
+  interfaces: [%s]
+  address: %s
+  data-dir: %s
+  control-socket: %s
+  metrics-listen: ""
+  log-level: warn
+dataplane:
+  mode: auto
+scopes:
+  - subnet: %s
+    pools: ["%s-%s"]
+    lease-time: %ds
+`, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"),
+		s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
+	path := filepath.Join(s.Dir, "xdhcpd.yaml")
+	return []string{"--config", path}, nil, write(path, cfg)
+}
+
+func prepareKea(multiThreaded bool) func(Spec) ([]string, []string, error) {
+	return func(s Spec) ([]string, []string, error) {
+		mt := `{"enable-multi-threading": false}`
+		if multiThreaded {
+			mt = `{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256}`
+		}
+		lt := int(s.LeaseTime.Seconds())
+		cfg := fmt.Sprintf(`{"Dhcp4": {
+  "interfaces-config": {"interfaces": [%q], "dhcp-socket-type": "raw"},
+  "lease-database": {"type": "memfile", "persist": true, "name": %q, "lfc-interval": 0},
+  "valid-lifetime": %d, "renew-timer": %d, "rebind-timer": %d,
+  "multi-threading": %s,
+  "subnet4": [{"id": 1, "subnet": %q, "pools": [{"pool": "%s - %s"}]}],
+  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": %q}], "severity": "WARN"}]
+}}
+`, s.Iface, filepath.Join(s.Dir, "kea-leases4.csv"), lt, lt/2, lt*7/8, mt,
+			s.Subnet.Masked().String(), s.PoolStart, s.PoolEnd, filepath.Join(s.Dir, "kea.log"))
+		path := filepath.Join(s.Dir, "kea-dhcp4.json")
+		env := []string{"KEA_PIDFILE_DIR=" + s.Dir, "KEA_LOCKFILE_DIR=" + s.Dir}
+		return []string{"-c", path}, env, write(path, cfg)
+	}
+}
+
+func prepareDhcpd(s Spec) ([]string, []string, error) {
+	p := s.Subnet.Masked()
+	mask := netip.AddrFrom4(maskBytes(p.Bits()))
+	lt := int(s.LeaseTime.Seconds())
+	cfg := fmt.Sprintf(`authoritative;
+default-lease-time %d;
+max-lease-time %d;
+ddns-update-style none;
+subnet %s netmask %s {
+  range %s %s;
+}
+`, lt, lt, p.Addr(), mask, s.PoolStart, s.PoolEnd)
+	conf := filepath.Join(s.Dir, "dhcpd.conf")
+	leases := filepath.Join(s.Dir, "dhcpd.leases")
+	if err := write(leases, ""); err != nil {
+		return nil, nil, err
+	}
+	args := []string{"-f", "-4", "-q", "-cf", conf, "-lf", leases, "-pf", filepath.Join(s.Dir, "dhcpd.pid"), s.Iface}
+	return args, nil, write(conf, cfg)
+}
+
+func prepareDnsmasq(s Spec) ([]string, []string, error) {
+	mask := netip.AddrFrom4(maskBytes(s.Subnet.Bits()))
+	size := ipv4Int(s.PoolEnd) - ipv4Int(s.PoolStart) + 1
+	args := []string{
+		"--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--user=root",
+		"--interface=" + s.Iface, "--bind-interfaces", "--no-ping", "--log-facility=" + filepath.Join(s.Dir, "dnsmasq.log"),
+		fmt.Sprintf("--dhcp-range=%s,%s,%s,%ds", s.PoolStart, s.PoolEnd, mask, int(s.LeaseTime.Seconds())),
+		fmt.Sprintf("--dhcp-lease-max=%d", size),
+		"--dhcp-leasefile=" + filepath.Join(s.Dir, "dnsmasq.leases"),
+		"--pid-file=" + filepath.Join(s.Dir, "dnsmasq.pid"),
+		"--dhcp-authoritative",
+	}
+	return args, nil, nil
+}
+
+func maskBytes(bits int) [4]byte {
+	m := ^uint32(0) << (32 - bits)
+	return [4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
+
+func ipv4Int(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}

@@ -1,0 +1,225 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/xdhcp/xdhcp/bench/netns"
+	"github.com/xdhcp/xdhcp/bench/servers"
+)
+
+// Step is the outcome of one fixed-rate run of a scenario.
+type Step struct {
+	Offered   float64 // exchanges started per second (target)
+	Completed float64 // exchanges completed per second
+	DropRatio float64 // 0..1
+	P50, P90  time.Duration
+	P99, Max  time.Duration
+	NAKs      int64
+	Dups      int64   // addresses handed to two live clients
+	GenCPU    float64 // generator CPU seconds
+	Extra     string  // driver-specific note (e.g. legitimate-client success in a flood)
+}
+
+// Driver runs one step of a scenario from the generator namespace.
+type Driver interface {
+	Name() string
+	Scenarios() []string
+	Step(ctx context.Context, topo *netns.Topology, scenario string, rate int, d time.Duration) (Step, error)
+}
+
+// Config selects what the suite runs. Zero values mean defaults.
+type Config struct {
+	Servers   []string      // default kea, xdhcpd
+	Driver    Driver        // required
+	Rates     []int         // offered rates of the sweep, rising
+	StepTime  time.Duration // length of each step; default 3s
+	MaxDrop   float64       // drop ratio at which a sweep stops; default 0.01
+	LeaseTime time.Duration // default 1h
+	OutDir    string        // where results go; empty: not written
+	// Binaries maps a server name to an executable overriding PATH
+	// (e.g. a freshly built xdhcpd).
+	Binaries map[string]string
+	Logger   *zap.Logger
+}
+
+// Row is one measured step of one server and scenario.
+type Row struct {
+	Server, Driver, Scenario string
+	Step
+	ServerCPU  float64 // server CPU seconds during the step
+	Durability string
+}
+
+// CPUPer1000 returns server CPU seconds per 1,000 completed exchanges.
+func (r Row) CPUPer1000(d time.Duration) float64 {
+	n := r.Completed * d.Seconds()
+	if n <= 0 {
+		return 0
+	}
+	return r.ServerCPU / n * 1000
+}
+
+// Pool used by every server: 10.99.1.0-10.99.254.255 in 10.99.0.0/16.
+var (
+	PoolStart = netip.MustParseAddr("10.99.1.0")
+	PoolEnd   = netip.MustParseAddr("10.99.254.255")
+)
+
+// Run runs the matrix and returns every measured step. It stops early,
+// returning what it has, when ctx is cancelled.
+func Run(ctx context.Context, cfg Config) ([]Row, error) {
+	if cfg.Driver == nil {
+		return nil, errors.New("suite: Config.Driver is required")
+	}
+	if len(cfg.Servers) == 0 {
+		cfg.Servers = []string{"kea", "xdhcpd"}
+	}
+	if len(cfg.Rates) == 0 {
+		cfg.Rates = []int{2000, 5000, 10000, 20000, 30000}
+	}
+	if cfg.StepTime <= 0 {
+		cfg.StepTime = 3 * time.Second
+	}
+	if cfg.MaxDrop <= 0 {
+		cfg.MaxDrop = 0.01
+	}
+	if cfg.LeaseTime <= 0 {
+		cfg.LeaseTime = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	var rows []Row
+	for _, name := range cfg.Servers {
+		srv, err := servers.Lookup(name)
+		if err != nil {
+			return rows, fmt.Errorf("suite: %w", err)
+		}
+		got, err := runServer(ctx, cfg, srv)
+		rows = append(rows, got...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return rows, ctx.Err()
+			}
+			cfg.Logger.Error("server run failed; continuing with the next", zap.String("server", name), zap.Error(err))
+		}
+	}
+	return rows, nil
+}
+
+func runServer(ctx context.Context, cfg Config, srv servers.Server) ([]Row, error) {
+	log := cfg.Logger.With(zap.String("server", srv.Name), zap.String("driver", cfg.Driver.Name()))
+	var rows []Row
+	for _, scen := range cfg.Driver.Scenarios() {
+		// A fresh topology and server per scenario, so leases from one
+		// scenario do not change the next.
+		got, err := runScenario(ctx, cfg, srv, scen, log)
+		rows = append(rows, got...)
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen string, log *zap.Logger) ([]Row, error) {
+	topo, err := netns.New(ctx, &netns.Config{Prefix: "xbs"})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = topo.Close() }()
+	dir := filepath.Join(os.TempDir(), netns.UniqueName("xdhcp-bench-"+srv.Name+"-"))
+	defer func() { _ = os.RemoveAll(dir) }()
+	spec := servers.Spec{
+		Namespace: topo.SrvNS, Iface: topo.SrvIface, Addr: topo.SrvAddr, Subnet: topo.Subnet,
+		PoolStart: PoolStart, PoolEnd: PoolEnd, LeaseTime: cfg.LeaseTime, Dir: dir,
+		Binary: cfg.Binaries[srv.Name],
+	}
+	proc, err := srv.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = proc.Stop() }()
+	if err := waitReady(ctx, cfg.Driver, topo); err != nil {
+		return nil, fmt.Errorf("%s not answering: %w; output:\n%s", srv.Name, err, proc.Tail())
+	}
+	var rows []Row
+	for _, rate := range cfg.Rates {
+		before, err := proc.CPU()
+		if err != nil {
+			return rows, fmt.Errorf("%s died before the %d/s step: %w; output:\n%s", srv.Name, rate, err, proc.Tail())
+		}
+		st, err := cfg.Driver.Step(ctx, topo, scen, rate, cfg.StepTime)
+		if err != nil {
+			return rows, err
+		}
+		after, err := proc.CPU()
+		if err != nil {
+			return rows, fmt.Errorf("%s died during the %d/s step: %w; output:\n%s", srv.Name, rate, err, proc.Tail())
+		}
+		row := Row{Server: srv.Name, Driver: cfg.Driver.Name(), Scenario: scen, Step: st, ServerCPU: after.Sub(before).Total(), Durability: srv.Durability}
+		rows = append(rows, row)
+		log.Info("step", zap.String("scenario", scen), zap.Int("offered", rate),
+			zap.Float64("completed", st.Completed), zap.Float64("drop", st.DropRatio), zap.Float64("server_cpu_s", row.ServerCPU))
+		if st.DropRatio > cfg.MaxDrop {
+			break
+		}
+	}
+	return rows, nil
+}
+
+// waitReady runs tiny steps until the server completes an exchange.
+func waitReady(ctx context.Context, d Driver, topo *netns.Topology) error {
+	var last error
+	for try := 0; try < 10; try++ {
+		st, err := d.Step(ctx, topo, "probe", 20, 500*time.Millisecond)
+		if err == nil && st.Completed > 0 {
+			return nil
+		}
+		last = err
+		if last == nil {
+			last = errors.New("no exchange completed")
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return last
+}
+
+// Best returns, per server and scenario, the step with the highest
+// completed rate whose drop ratio is at most maxDrop.
+func Best(rows []Row, maxDrop float64) []Row {
+	type key struct{ server, scen string }
+	best := map[key]int{}
+	var order []key
+	for i, r := range rows {
+		k := key{r.Server, r.Scenario}
+		j, seen := best[k]
+		if !seen {
+			order = append(order, k)
+			best[k] = -1
+			j = -1
+		}
+		if r.DropRatio <= maxDrop && (j < 0 || r.Completed > rows[j].Completed) {
+			best[k] = i
+		}
+	}
+	var out []Row
+	for _, k := range order {
+		if i := best[k]; i >= 0 {
+			out = append(out, rows[i])
+		} else {
+			out = append(out, Row{Server: k.server, Scenario: k.scen, Driver: "none under threshold"})
+		}
+	}
+	return out
+}
