@@ -1,0 +1,727 @@
+package alloc
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/internal/config"
+)
+
+// ErrNoAddrAvail is returned by Offer when the scope has no free address
+// for the client. Each occurrence is counted in Stats.Exhausted.
+var ErrNoAddrAvail = errors.New("no free address in the scope's pools")
+
+// ErrNotAvailable is wrapped by Request errors when the requested address
+// cannot go to this client; the caller answers DHCPNAK.
+var ErrNotAvailable = errors.New("address not available to this client")
+
+// maxPoolAddresses bounds the pool addresses of one scope (slots are int32
+// and each costs about 64 bytes).
+const maxPoolAddresses = 1 << 24
+
+// Scope allocates addresses from one configured scope. It has its own mutex
+// and is safe for concurrent use.
+type Scope struct {
+	mu sync.Mutex
+
+	prefix      netip.Prefix
+	offerHold   time.Duration
+	declineHold time.Duration
+
+	segments  []segment // merged pools, ascending
+	poolSlots int32     // slots [0, poolSlots) are pool addresses
+	slots     []slot
+	extraAddr []uint32         // address of slot poolSlots+k
+	extraSlot map[uint32]int32 // outside-the-pools address -> slot
+
+	lists         [numListKinds]dlist
+	recycledDirty bool // Restore appended to the recycled list out of order
+
+	timers  []timer             // min-heap of deadlines
+	clients map[ClientKey]int32 // client -> its offer, lease or previous address
+
+	reservations []config.Reservation
+	resByHW      map[string]int
+	resByID      map[string]int
+	resByCircuit map[string]int
+	resByIP      map[uint32]int
+
+	dynamic   int            // pool addresses neither excluded nor reserved
+	counts    [numStates]int // slots per state
+	exhausted uint64         // ErrNoAddrAvail returned
+	pending   []lease.Lease  // changes made outside Expire, returned by the next Expire
+}
+
+// NewScope builds the allocator of one scope. offerHold (> 0) is how long an
+// offered address stays reserved for its client; declineHold (>= 0) how long
+// a declined address stays out of use. All pool addresses start free; call
+// Restore with every stored lease before serving.
+func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, error) {
+	name := scopeName(cfg)
+	if offerHold <= 0 {
+		return nil, fmt.Errorf("%s: offer hold %v must be positive (server.offer-hold)", name, offerHold)
+	}
+	if declineHold < 0 {
+		return nil, fmt.Errorf("%s: decline hold %v must not be negative (server.decline-hold)", name, declineHold)
+	}
+	if !cfg.Subnet.IsValid() || !cfg.Subnet.Addr().Is4() {
+		return nil, fmt.Errorf("%s: subnet must be an IPv4 prefix such as 192.0.2.0/24", name)
+	}
+	s := &Scope{
+		prefix:       cfg.Subnet.Masked(),
+		offerHold:    offerHold,
+		declineHold:  declineHold,
+		extraSlot:    make(map[uint32]int32),
+		resByHW:      make(map[string]int),
+		resByID:      make(map[string]int),
+		resByCircuit: make(map[string]int),
+		resByIP:      make(map[uint32]int),
+	}
+	if err := s.buildSegments(name, cfg.Pools); err != nil {
+		return nil, err
+	}
+	if err := s.buildReservations(name, cfg.Reservations); err != nil {
+		return nil, err
+	}
+	s.slots = make([]slot, s.poolSlots)
+	for i := range s.slots {
+		s.slots[i] = slot{prev: noSlot, next: noSlot, heapPos: noSlot, list: listNone}
+	}
+	for k, ex := range cfg.Exclude {
+		if !ex.Start.Is4() || !ex.End.Is4() || ex.End.Less(ex.Start) {
+			return nil, fmt.Errorf("%s: exclude[%d] %v-%v: want an IPv4 range with start <= end", name, k, ex.Start, ex.End)
+		}
+		s.markRange(addrU32(ex.Start), addrU32(ex.End), flagExcluded)
+	}
+	for a := range s.resByIP {
+		if i, ok := s.poolSlot(a); ok {
+			s.slots[i].flags |= flagReserved
+		}
+	}
+	for i := range s.lists {
+		s.lists[i] = dlist{head: noSlot, tail: noSlot}
+	}
+	for i := int32(0); i < s.poolSlots; i++ {
+		if s.slots[i].flags == 0 {
+			s.pushBack(listFresh, i)
+		}
+	}
+	s.dynamic = s.lists[listFresh].n
+	s.counts[stFree] = int(s.poolSlots)
+	s.clients = make(map[ClientKey]int32, min(s.dynamic, 1<<16))
+	s.timers = make([]timer, 0, min(s.dynamic, 1<<16))
+	return s, nil
+}
+
+func scopeName(cfg config.Scope) string {
+	if cfg.Line > 0 {
+		return fmt.Sprintf("scope %v (line %d)", cfg.Subnet, cfg.Line)
+	}
+	return fmt.Sprintf("scope %v", cfg.Subnet)
+}
+
+// buildSegments validates the pools and merges them into sorted,
+// non-overlapping segments.
+func (s *Scope) buildSegments(name string, pools []config.Range) error {
+	type span struct{ first, last uint32 }
+	spans := make([]span, 0, len(pools))
+	for k, p := range pools {
+		if !p.Start.Is4() || !p.End.Is4() || p.End.Less(p.Start) {
+			return fmt.Errorf("%s: pools[%d] %v-%v: want an IPv4 range with start <= end", name, k, p.Start, p.End)
+		}
+		if !s.prefix.Contains(p.Start) || !s.prefix.Contains(p.End) {
+			return fmt.Errorf("%s: pools[%d] %v-%v: must lie inside the subnet %v", name, k, p.Start, p.End, s.prefix)
+		}
+		spans = append(spans, span{addrU32(p.Start), addrU32(p.End)})
+	}
+	sort.Slice(spans, func(a, b int) bool { return spans[a].first < spans[b].first })
+	var total uint64
+	for _, sp := range spans {
+		if n := len(s.segments); n > 0 && uint64(sp.first) <= uint64(s.segments[n-1].last)+1 {
+			if sp.last > s.segments[n-1].last {
+				total += uint64(sp.last - s.segments[n-1].last)
+				s.segments[n-1].last = sp.last
+			}
+			continue
+		}
+		s.segments = append(s.segments, segment{first: sp.first, last: sp.last, base: int32(min(total, maxPoolAddresses))})
+		total += uint64(sp.last-sp.first) + 1
+		if total > maxPoolAddresses {
+			break
+		}
+	}
+	if total > maxPoolAddresses {
+		return fmt.Errorf("%s: pools hold %d or more addresses, at most %d per scope: split the scope or shrink the pools", name, total, maxPoolAddresses)
+	}
+	s.poolSlots = int32(total)
+	return nil
+}
+
+// markRange sets flag on every pool address in [first, last].
+func (s *Scope) markRange(first, last uint32, flag slotFlags) {
+	for _, seg := range s.segments {
+		lo, hi := max(first, seg.first), min(last, seg.last)
+		for a := uint64(lo); a <= uint64(hi); a++ {
+			s.slots[seg.base+int32(uint32(a)-seg.first)].flags |= flag
+		}
+	}
+}
+
+func (s *Scope) buildReservations(name string, rs []config.Reservation) error {
+	s.reservations = append([]config.Reservation(nil), rs...)
+	index := func(m map[string]int, id []byte, k int, field string) error {
+		if len(id) == 0 {
+			return nil
+		}
+		if prev, dup := m[string(id)]; dup {
+			return fmt.Errorf("%s: reservations[%d]: %s already used by reservations[%d]; remove one of them", name, k, field, prev)
+		}
+		m[string(id)] = k
+		return nil
+	}
+	for k, r := range rs {
+		if !r.IP.Is4() || !s.prefix.Contains(r.IP) {
+			return fmt.Errorf("%s: reservations[%d]: ip %v must be an IPv4 address inside %v", name, k, r.IP, s.prefix)
+		}
+		if len(r.HWAddress) == 0 && len(r.ClientID) == 0 && len(r.CircuitID) == 0 {
+			return fmt.Errorf("%s: reservations[%d]: set one of hw-address, client-id or circuit-id", name, k)
+		}
+		a := addrU32(r.IP)
+		if prev, dup := s.resByIP[a]; dup {
+			return fmt.Errorf("%s: reservations[%d]: ip %v already reserved by reservations[%d]", name, k, r.IP, prev)
+		}
+		s.resByIP[a] = k
+		for _, f := range []struct {
+			m     map[string]int
+			id    []byte
+			field string
+		}{{s.resByHW, r.HWAddress, "hw-address"}, {s.resByID, r.ClientID, "client-id"}, {s.resByCircuit, r.CircuitID, "circuit-id"}} {
+			if err := index(f.m, f.id, k, f.field); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Prefix returns the scope's subnet.
+func (s *Scope) Prefix() netip.Prefix { return s.prefix }
+
+// Reservation returns the reservation matching c by client identifier,
+// hardware address or circuit-id, in that order of precedence.
+func (s *Scope) Reservation(c Client) (config.Reservation, bool) {
+	k, ok := s.reservationOf(c)
+	if !ok {
+		return config.Reservation{}, false
+	}
+	return s.reservations[k], true
+}
+
+// reservationOf needs no lock: the reservation maps never change after
+// NewScope.
+func (s *Scope) reservationOf(c Client) (int, bool) {
+	if len(c.ClientID) > 0 && len(s.resByID) > 0 {
+		if k, ok := s.resByID[string(c.ClientID)]; ok {
+			return k, true
+		}
+	}
+	if len(c.HWAddr) > 0 && len(s.resByHW) > 0 {
+		if k, ok := s.resByHW[string(c.HWAddr)]; ok {
+			return k, true
+		}
+	}
+	if len(c.CircuitID) > 0 && len(s.resByCircuit) > 0 {
+		if k, ok := s.resByCircuit[string(c.CircuitID)]; ok {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// nanos converts t to Unix nanoseconds, saturating far past and future.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero() || t.Year() < 1678:
+		return math.MinInt64
+	case t.Year() > 2261:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// setState moves slot i to st, keeping the per-state counts.
+func (s *Scope) setState(i int32, st slotState) {
+	sl := &s.slots[i]
+	s.counts[sl.state]--
+	s.counts[st]++
+	sl.state = st
+}
+
+// setKey associates slot i with client k ("" for none), dropping the old
+// client's map entry if it pointed here.
+func (s *Scope) setKey(i int32, k ClientKey) {
+	sl := &s.slots[i]
+	if sl.key != k && sl.key != "" {
+		if j, ok := s.clients[sl.key]; ok && j == i {
+			delete(s.clients, sl.key)
+		}
+	}
+	sl.key = k
+	if k != "" {
+		s.clients[k] = i
+	}
+}
+
+// clientSlot returns the slot associated with client k.
+func (s *Scope) clientSlot(k ClientKey) (int32, bool) {
+	i, ok := s.clients[k]
+	if !ok || s.slots[i].key != k {
+		return noSlot, false
+	}
+	return i, true
+}
+
+// free makes slot i free and, if it may be handed out, links it on list l
+// (at the back for recycled, at the front for fresh).
+func (s *Scope) free(i int32, l listID) {
+	s.unschedule(i)
+	s.setState(i, stFree)
+	if s.slots[i].flags != 0 || s.slots[i].list != listNone {
+		return
+	}
+	if l == listRecycled {
+		s.pushBack(l, i)
+	} else {
+		s.pushFront(l, i)
+	}
+}
+
+// cancelOffer frees slot i if it is an offer held for k.
+func (s *Scope) cancelOffer(i int32, k ClientKey) {
+	sl := &s.slots[i]
+	if sl.state != stOffered || sl.key != k {
+		return
+	}
+	if sl.rec != nil {
+		s.free(i, listRecycled)
+	} else {
+		s.free(i, listFresh)
+	}
+}
+
+// usableBy says whether client k may be given slot i (ignoring flags).
+func (s *Scope) usableBy(i int32, k ClientKey) bool {
+	sl := &s.slots[i]
+	switch sl.state {
+	case stFree:
+		return true
+	case stOffered, stActive:
+		return sl.key == k
+	}
+	return false
+}
+
+// Offer chooses an address for c and holds it for the offer hold. See the
+// package documentation for the order of preference.
+func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr, error) {
+	c, err := c.withKey()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("offer: %w", err)
+	}
+	res, hasRes := s.reservationOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := nanos(now)
+	s.expireLocked(now, t)
+	if s.recycledDirty {
+		s.sortRecycled()
+	}
+	if hasRes {
+		i := s.slotOrAdd(addrU32(s.reservations[res].IP))
+		if s.usableBy(i, c.Key) {
+			if s.slots[i].state != stActive {
+				s.hold(i, c.Key, t)
+			}
+			return s.reservations[res].IP, nil
+		}
+		// Held by another client (a lease from before the reservation, or
+		// declined): serve c dynamically until it is free.
+	}
+	if i, ok := s.clientSlot(c.Key); ok {
+		sl := &s.slots[i]
+		switch {
+		case sl.flags != 0:
+			// Its address is no longer allowed (excluded, reserved or
+			// outside the pools): give it another.
+		case sl.state == stActive:
+			return s.addrOf(i), nil
+		case sl.state == stOffered, sl.state == stFree && sl.list != listNone:
+			s.hold(i, c.Key, t)
+			return s.addrOf(i), nil
+		}
+	}
+	if requested.Is4() {
+		if i, ok := s.poolSlot(addrU32(requested)); ok && s.slots[i].list != listNone {
+			s.hold(i, c.Key, t)
+			return requested, nil
+		}
+	}
+	i := s.lists[listFresh].head
+	if i == noSlot {
+		i = s.lists[listRecycled].head
+	}
+	if i == noSlot {
+		s.exhausted++
+		return netip.Addr{}, ErrNoAddrAvail
+	}
+	s.hold(i, c.Key, t)
+	return s.addrOf(i), nil
+}
+
+// hold makes slot i an offer to k until now+offerHold. Any other offer held
+// for k is released: a client holds at most one offer.
+func (s *Scope) hold(i int32, k ClientKey, now int64) {
+	if j, ok := s.clientSlot(k); ok && j != i {
+		s.cancelOffer(j, k)
+	}
+	sl := &s.slots[i]
+	s.unlink(i)
+	if sl.key != k {
+		sl.rec = nil // the previous client's expired lease: it loses its affinity
+	}
+	s.setKey(i, k)
+	s.setState(i, stOffered)
+	s.schedule(i, addNanos(now, s.offerHold))
+}
+
+func addNanos(t int64, d time.Duration) int64 {
+	if t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return t + int64(d)
+}
+
+// Request binds ip to c for leaseTime: for DHCPREQUEST in every client state
+// and for BOOTP. It succeeds when ip is c's reservation, c's offer, c's
+// lease, or a free pool address that is neither excluded nor reserved for
+// another client; then it returns the Active lease to persist. Otherwise the
+// error wraps ErrNotAvailable (answer DHCPNAK). A client that has a usable
+// reservation is refused any other address, so that it comes back for its
+// reservation.
+//
+// If c held a lease on another address, that lease is ended: the next
+// Expire returns it as Expired.
+func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time) (lease.Lease, error) {
+	c, err := c.withKey()
+	if err != nil {
+		return lease.Lease{}, fmt.Errorf("request %v: %w", ip, err)
+	}
+	if leaseTime <= 0 {
+		return lease.Lease{}, fmt.Errorf("request %v: lease time %v must be positive", ip, leaseTime)
+	}
+	if !ip.Is4() {
+		return lease.Lease{}, fmt.Errorf("request %v: not an IPv4 address: %w", ip, ErrNotAvailable)
+	}
+	res, hasRes := s.reservationOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := nanos(now)
+	s.expireLocked(now, t)
+	a := addrU32(ip)
+	var i int32
+	if hasRes && s.reservations[res].IP == ip {
+		i = s.slotOrAdd(a)
+		if !s.usableBy(i, c.Key) {
+			return lease.Lease{}, fmt.Errorf("reserved address %v is held by another client or declined: %w", ip, ErrNotAvailable)
+		}
+	} else {
+		if hasRes {
+			if j, ok := s.slotOf(addrU32(s.reservations[res].IP)); !ok || s.usableBy(j, c.Key) {
+				return lease.Lease{}, fmt.Errorf("client has reservation %v, not %v: %w", s.reservations[res].IP, ip, ErrNotAvailable)
+			}
+		}
+		var ok bool
+		if i, ok = s.poolSlot(a); !ok {
+			return lease.Lease{}, fmt.Errorf("%v is outside the scope's pools: %w", ip, ErrNotAvailable)
+		}
+		sl := &s.slots[i]
+		switch {
+		case sl.flags&flagReserved != 0:
+			return lease.Lease{}, fmt.Errorf("%v is reserved for another client: %w", ip, ErrNotAvailable)
+		case sl.flags&flagExcluded != 0:
+			return lease.Lease{}, fmt.Errorf("%v is excluded from the pools: %w", ip, ErrNotAvailable)
+		case sl.state == stDeclined:
+			return lease.Lease{}, fmt.Errorf("%v was declined and is held until %v: %w", ip, sl.rec.Expiry, ErrNotAvailable)
+		case !s.usableBy(i, c.Key):
+			return lease.Lease{}, fmt.Errorf("%v is held by another client: %w", ip, ErrNotAvailable)
+		}
+	}
+	hostname := c.Hostname
+	if hasRes && s.reservations[res].Hostname != "" {
+		hostname = s.reservations[res].Hostname
+	}
+	return s.bind(i, c, hostname, leaseTime, now, t), nil
+}
+
+// bind makes slot i c's Active lease and returns a copy of it.
+func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration, now time.Time, t int64) lease.Lease {
+	if j, ok := s.clientSlot(c.Key); ok && j != i {
+		switch s.slots[j].state {
+		case stOffered:
+			s.cancelOffer(j, c.Key)
+		case stActive:
+			s.schedule(j, t) // one lease per client: end the old one now
+		}
+	}
+	sl := &s.slots[i]
+	s.unlink(i)
+	rec := sl.rec
+	if rec == nil || sl.key != c.Key {
+		rec = &lease.Lease{IP: s.addrOf(i)}
+		sl.rec = rec
+	}
+	if rec.State != lease.StateActive || rec.Start.IsZero() {
+		rec.Start = now
+	}
+	rec.State = lease.StateActive
+	rec.ClientID = keepOrClone(rec.ClientID, c.ClientID)
+	rec.HWType = c.HWType
+	rec.HWAddr = keepOrClone(rec.HWAddr, c.HWAddr)
+	rec.CircuitID = keepOrClone(rec.CircuitID, c.CircuitID)
+	rec.RemoteID = keepOrClone(rec.RemoteID, c.RemoteID)
+	rec.Hostname = hostname
+	rec.Expiry = now.Add(leaseTime)
+	rec.Updated = now
+	s.setKey(i, c.Key)
+	s.setState(i, stActive)
+	s.schedule(i, addNanos(t, leaseTime))
+	return *rec
+}
+
+// keepOrClone returns old when it already holds the bytes of b, else a copy
+// of b. Stored slices are never modified in place, so leases handed out
+// earlier keep their contents.
+func keepOrClone(old, b []byte) []byte {
+	if string(old) == string(b) {
+		return old
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// Release ends c's lease on ip (DHCPRELEASE). The address becomes free and
+// remembers c, so c gets it back while nobody else took it.
+func (s *Scope) Release(c Client, ip netip.Addr, now time.Time) (lease.Lease, bool) {
+	c, err := c.withKey()
+	if err != nil {
+		return lease.Lease{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.heldSlot(c.Key, ip, false)
+	if !ok {
+		return lease.Lease{}, false
+	}
+	rec := s.slots[i].rec
+	rec.State = lease.StateReleased
+	rec.Expiry = now
+	rec.Updated = now
+	s.free(i, listRecycled)
+	return *rec, true
+}
+
+// heldSlot returns the slot of ip if it is leased to k, or also offered to
+// k when offers is set. Call with s.mu held.
+func (s *Scope) heldSlot(k ClientKey, ip netip.Addr, offers bool) (int32, bool) {
+	if !ip.Is4() {
+		return noSlot, false
+	}
+	i, ok := s.slotOf(addrU32(ip))
+	if !ok || s.slots[i].key != k {
+		return noSlot, false
+	}
+	st := s.slots[i].state
+	return i, st == stActive || offers && st == stOffered
+}
+
+// Decline marks ip, offered or leased to c, as abandoned for the decline
+// hold (DHCPDECLINE: the client found it in use). The returned lease keeps
+// the declining client's identity for the operator.
+func (s *Scope) Decline(c Client, ip netip.Addr, now time.Time) (lease.Lease, bool) {
+	c, err := c.withKey()
+	if err != nil {
+		return lease.Lease{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.heldSlot(c.Key, ip, true)
+	if !ok {
+		return lease.Lease{}, false
+	}
+	sl := &s.slots[i]
+	sl.rec = &lease.Lease{
+		IP:        ip,
+		State:     lease.StateAbandoned,
+		ClientID:  keepOrClone(nil, c.ClientID),
+		HWType:    c.HWType,
+		HWAddr:    keepOrClone(nil, c.HWAddr),
+		Start:     now,
+		Expiry:    now.Add(s.declineHold),
+		Updated:   now,
+		CircuitID: keepOrClone(nil, c.CircuitID),
+		RemoteID:  keepOrClone(nil, c.RemoteID),
+	}
+	s.setKey(i, "")
+	s.setState(i, stDeclined)
+	s.schedule(i, addNanos(nanos(now), s.declineHold))
+	return *sl.rec, true
+}
+
+// Expire processes every deadline up to now: Active leases past their
+// expiry become Expired (free, remembering their client), declined
+// addresses past their hold become free again (returned with State Free:
+// the caller may delete the record), and lapsed offers are dropped. It
+// returns the changed leases, including changes Offer and Request made on
+// the way, for the caller to persist. It costs O(1) when nothing is due.
+func (s *Scope) Expire(now time.Time) []lease.Lease {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked(now, nanos(now))
+	out := s.pending
+	s.pending = nil
+	return out
+}
+
+func (s *Scope) expireLocked(now time.Time, t int64) {
+	for len(s.timers) > 0 && s.timers[0].at <= t {
+		i := s.timers[0].idx
+		sl := &s.slots[i]
+		switch sl.state {
+		case stOffered:
+			s.cancelOffer(i, sl.key)
+		case stActive:
+			sl.rec.State = lease.StateExpired
+			s.pending = append(s.pending, *sl.rec)
+			s.free(i, listRecycled)
+		case stDeclined:
+			s.pending = append(s.pending, lease.Lease{IP: sl.rec.IP, State: lease.StateFree, Updated: now})
+			sl.rec = nil
+			s.free(i, listRecycled)
+		default:
+			s.unschedule(i)
+		}
+	}
+}
+
+// Delete removes the lease on ip (operator action); the address becomes
+// free and forgets its client. It returns the removed lease.
+func (s *Scope) Delete(ip netip.Addr) (lease.Lease, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, rec := s.record(ip)
+	if rec == nil {
+		return lease.Lease{}, false
+	}
+	out := *rec
+	s.slots[i].rec = nil
+	s.setKey(i, "")
+	s.free(i, listFresh)
+	return out, true
+}
+
+// Lookup returns the lease record of ip: Active, Expired, Released or
+// Abandoned. Offers are not leases.
+func (s *Scope) Lookup(ip netip.Addr) (lease.Lease, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, rec := s.record(ip); rec != nil {
+		return *rec, true
+	}
+	return lease.Lease{}, false
+}
+
+// record returns the slot of ip and its lease record (nil when none).
+// Call with s.mu held.
+func (s *Scope) record(ip netip.Addr) (int32, *lease.Lease) {
+	if !ip.Is4() {
+		return noSlot, nil
+	}
+	if i, ok := s.slotOf(addrU32(ip)); ok {
+		return i, s.slots[i].rec
+	}
+	return noSlot, nil
+}
+
+// LookupClient returns the most recent lease record of the client.
+func (s *Scope) LookupClient(key ClientKey) (lease.Lease, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.clientSlot(key)
+	if !ok || s.slots[i].rec == nil {
+		return lease.Lease{}, false
+	}
+	return *s.slots[i].rec, true
+}
+
+// leasesBatch is how many leases Leases copies per hold of the lock.
+const leasesBatch = 256
+
+// Leases calls fn with every lease record, in slot order, until fn returns
+// false. fn runs without the scope's lock, so it may call s; records
+// changed meanwhile may be seen in either state.
+func (s *Scope) Leases(fn func(lease.Lease) bool) {
+	buf := make([]lease.Lease, 0, leasesBatch)
+	for next := 0; ; {
+		buf = buf[:0]
+		s.mu.Lock()
+		for ; next < len(s.slots) && len(buf) < leasesBatch; next++ {
+			if r := s.slots[next].rec; r != nil {
+				buf = append(buf, *r)
+			}
+		}
+		done := next >= len(s.slots)
+		s.mu.Unlock()
+		for _, l := range buf {
+			if !fn(l) {
+				return
+			}
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// Stats is a snapshot of a scope's address counts.
+type Stats struct {
+	Total     int    // pool addresses neither excluded nor reserved (dynamic capacity)
+	Free      int    // of Total, free now
+	Offered   int    // addresses held for an offer (dynamic or reserved)
+	Active    int    // active leases (dynamic, reserved or outside the pools)
+	Declined  int    // addresses held as declined
+	Reserved  int    // configured reservations
+	Exhausted uint64 // offers refused with ErrNoAddrAvail
+}
+
+// Stats returns the current counts.
+func (s *Scope) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Total:     s.dynamic,
+		Free:      s.lists[listFresh].n + s.lists[listRecycled].n,
+		Offered:   s.counts[stOffered],
+		Active:    s.counts[stActive],
+		Declined:  s.counts[stDeclined],
+		Reserved:  len(s.reservations),
+		Exhausted: s.exhausted,
+	}
+}
