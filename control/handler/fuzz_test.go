@@ -1,0 +1,37 @@
+package handler
+
+import (
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// FuzzHandle feeds arbitrary datagrams through the decoder and the handler,
+// as the server does: whatever arrives, nothing may panic, and any reply
+// must encode and decode again.
+func FuzzHandle(f *testing.F) {
+	f.Add(msg(dhcpv4.MessageTypeDiscover, hw(1)).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeRequest, hw(1), withAddr(dhcpv4.OptionRequestedIPAddress, "192.0.2.100")).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeRequest, hw(1), withCiaddr("192.0.2.100")).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeRelease, hw(1), withCiaddr("192.0.2.100")).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeDecline, hw(1), withAddr(dhcpv4.OptionRequestedIPAddress, "192.0.2.100")).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeInform, hw(1), withCiaddr("192.0.2.5")).ToBytes())
+	f.Add(msg(dhcpv4.MessageTypeDiscover, hw(1), withGiaddr("198.51.100.1"),
+		withOpt(dhcpv4.OptionRelayAgentInformation, []byte{1, 1, 'x'})).ToBytes())
+	f.Add(msg(0, hw(2)).ToBytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h := newTestHandler(t)
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		for _, link := range []int{testLink, testLink + 1} {
+			res := h.Handle(Request{Msg: m, Link: link, Now: t0})
+			if res.Reply != nil {
+				if _, err := Decode(res.Reply.ToBytes()); err != nil {
+					t.Fatalf("reply to %x does not decode: %v", b, err)
+				}
+			}
+		}
+	})
+}

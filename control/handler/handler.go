@@ -1,0 +1,437 @@
+package handler
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"go.uber.org/zap"
+
+	"github.com/xdhcp/xdhcp/control/alloc"
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/internal/config"
+)
+
+// Outcome says what Handle did with a message; the server counts outcomes.
+type Outcome uint8
+
+// Outcomes. The Drop* outcomes send nothing.
+const (
+	Offered Outcome = iota
+	Acked
+	Naked
+	Released
+	Declined
+	Informed
+	BootpReplied
+	DropNoScope        // no scope serves the client's network
+	DropNotForUs       // a REQUEST or DECLINE naming another server
+	DropPoolExhausted  // no free address in any candidate scope
+	DropMalformed      // missing or contradictory fields
+	DropProtocol       // DHCP to a bootp-only scope, or BOOTP to a dhcp-only one
+	DropUnknownType    // a message type a server does not answer (OFFER, ACK, ...)
+	DropUnknownBinding // RELEASE or DECLINE for an address not bound to the client
+	outcomeLen
+)
+
+var outcomeNames = [outcomeLen]string{
+	Offered:            "offer",
+	Acked:              "ack",
+	Naked:              "nak",
+	Released:           "release",
+	Declined:           "decline",
+	Informed:           "inform",
+	BootpReplied:       "bootp-reply",
+	DropNoScope:        "no-scope",
+	DropNotForUs:       "not-for-us",
+	DropPoolExhausted:  "pool-exhausted",
+	DropMalformed:      "malformed",
+	DropProtocol:       "protocol-not-allowed",
+	DropUnknownType:    "unknown-type",
+	DropUnknownBinding: "unknown-binding",
+}
+
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	if o < outcomeLen {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Outcomes lists every outcome, for metrics that want all labels up front.
+func Outcomes() []Outcome {
+	all := make([]Outcome, outcomeLen)
+	for i := range all {
+		all[i] = Outcome(i)
+	}
+	return all
+}
+
+// Dropped reports whether the outcome sends no reply.
+func (o Outcome) Dropped() bool { return o >= DropNoScope }
+
+// Scope is one served subnet: its configuration and its allocator.
+type Scope struct {
+	Config config.Scope
+	Alloc  *alloc.Scope
+}
+
+// Link is a serving interface as the handler needs to know it.
+type Link struct {
+	Index int
+	Name  string
+	Addrs []netip.Prefix // the interface's IPv4 addresses with their prefix lengths
+}
+
+// Request is one received message with where it came from.
+type Request struct {
+	Msg  *dhcpv4.DHCPv4
+	Link int // interface index it arrived on
+	Now  time.Time
+}
+
+// Result is what to do about a request: persist Lease (when non-nil) and
+// only then send Reply (when non-nil).
+type Result struct {
+	Outcome Outcome
+	Reply   *dhcpv4.DHCPv4
+	Lease   *lease.Lease
+	Scope   *Scope // the scope that answered, nil when none did
+}
+
+// Handler answers DHCP messages for a fixed set of scopes. It is safe for
+// concurrent use: each allocator locks itself.
+type Handler struct {
+	log      *zap.Logger
+	serverID netip.Addr
+	table    scopeTable
+	links    map[int][]*Scope
+}
+
+// New builds a handler serving scopes on links, identifying itself as
+// serverID. The order of scopes is kept for links that carry several.
+func New(log *zap.Logger, serverID netip.Addr, scopes []*Scope, links []Link) (*Handler, error) {
+	if !serverID.Is4() {
+		return nil, errors.New("handler: server identifier must be an IPv4 address")
+	}
+	h := &Handler{
+		log:      log,
+		serverID: serverID,
+		table:    newScopeTable(scopes),
+		links:    make(map[int][]*Scope, len(links)),
+	}
+	for _, l := range links {
+		for _, p := range l.Addrs {
+			if s := h.table.find(p.Addr()); s != nil && s.Config.Subnet.Contains(p.Addr()) {
+				h.links[l.Index] = appendUnique(h.links[l.Index], s)
+			}
+		}
+	}
+	return h, nil
+}
+
+func appendUnique(list []*Scope, s *Scope) []*Scope {
+	for _, have := range list {
+		if have == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// Scopes returns the scopes in address order.
+func (h *Handler) Scopes() []*Scope { return h.table.scopes }
+
+// ScopeOf returns the scope whose subnet holds a, or nil.
+func (h *Handler) ScopeOf(a netip.Addr) *Scope { return h.table.find(a) }
+
+// ServerID is the address the handler puts in option 54.
+func (h *Handler) ServerID() netip.Addr { return h.serverID }
+
+// Handle decides the answer to one message.
+func (h *Handler) Handle(req Request) Result {
+	m := req.Msg
+	if m.OpCode != dhcpv4.OpcodeBootRequest || len(m.ClientHWAddr) == 0 {
+		return Result{Outcome: DropMalformed}
+	}
+	if !m.Options.Has(dhcpv4.OptionDHCPMessageType) {
+		return h.bootp(req)
+	}
+	switch m.MessageType() {
+	case dhcpv4.MessageTypeDiscover:
+		return h.discover(req)
+	case dhcpv4.MessageTypeRequest:
+		return h.request(req)
+	case dhcpv4.MessageTypeRelease:
+		return h.release(req)
+	case dhcpv4.MessageTypeDecline:
+		return h.decline(req)
+	case dhcpv4.MessageTypeInform:
+		return h.inform(req)
+	}
+	return Result{Outcome: DropUnknownType}
+}
+
+// candidates returns the scopes that may serve a client on its network:
+// the scope holding giaddr when relayed, else the link's scopes.
+func (h *Handler) candidates(req Request) []*Scope {
+	if gi, ok := addr4(req.Msg.GatewayIPAddr); ok {
+		if s := h.table.find(gi); s != nil {
+			return []*Scope{s}
+		}
+		return nil
+	}
+	return h.links[req.Link]
+}
+
+func (h *Handler) discover(req Request) Result {
+	m := req.Msg
+	cands := h.candidates(req)
+	if len(cands) == 0 {
+		return Result{Outcome: DropNoScope}
+	}
+	c := clientOf(m)
+	requested, _ := addr4(m.RequestedIPAddress())
+	served := false
+	for _, s := range cands {
+		if !s.allows(false) {
+			continue
+		}
+		served = true
+		ip, err := s.Alloc.Offer(c, requested, req.Now)
+		if errors.Is(err, alloc.ErrNoAddrAvail) {
+			continue
+		}
+		if err != nil {
+			h.log.Debug("offer refused", zap.Stringer("scope", s.Config.Subnet), zap.Error(err))
+			continue
+		}
+		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, s.leaseTime(m))
+		return Result{Outcome: Offered, Reply: reply, Scope: s}
+	}
+	if !served {
+		return Result{Outcome: DropProtocol}
+	}
+	return Result{Outcome: DropPoolExhausted, Scope: cands[0]}
+}
+
+func (h *Handler) request(req Request) Result {
+	m := req.Msg
+	c := clientOf(m)
+	requested, hasRequested := addr4(m.RequestedIPAddress())
+	ciaddr, hasCiaddr := addr4(m.ClientIPAddr)
+	if sid, ok := addr4(m.ServerIdentifier()); ok {
+		// SELECTING: the client answers one server's OFFER.
+		if sid != h.serverID {
+			return Result{Outcome: DropNotForUs}
+		}
+		if !hasRequested {
+			return Result{Outcome: DropMalformed}
+		}
+		return h.bind(req, c, h.scopeAmong(h.candidates(req), requested), requested)
+	}
+	if hasRequested && !hasCiaddr {
+		// INIT-REBOOT: the client checks an address it remembers.
+		cands := h.candidates(req)
+		if len(cands) == 0 {
+			return Result{Outcome: DropNoScope}
+		}
+		return h.bind(req, c, h.scopeAmong(cands, requested), requested)
+	}
+	if hasCiaddr {
+		// RENEWING (unicast) or REBINDING (broadcast).
+		s := h.table.find(ciaddr)
+		if s == nil {
+			return Result{Outcome: DropNoScope}
+		}
+		return h.bind(req, c, s, ciaddr)
+	}
+	return Result{Outcome: DropMalformed}
+}
+
+// scopeAmong returns the candidate scope holding a, or nil.
+func (h *Handler) scopeAmong(cands []*Scope, a netip.Addr) *Scope {
+	for _, s := range cands {
+		if s.Config.Subnet.Contains(a) {
+			return s
+		}
+	}
+	return nil
+}
+
+// bind answers a REQUEST for ip from scope s (nil: the address is not on
+// the client's network) with an ACK carrying the lease to persist, or a NAK.
+func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr) Result {
+	m := req.Msg
+	if s == nil {
+		return Result{Outcome: Naked, Reply: h.nak(m)}
+	}
+	if !s.allows(false) {
+		return Result{Outcome: DropProtocol, Scope: s}
+	}
+	l, err := s.Alloc.Request(c, ip, s.leaseTime(m), req.Now)
+	if err != nil {
+		h.log.Debug("request refused", zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
+		return Result{Outcome: Naked, Reply: h.nak(m), Scope: s}
+	}
+	l.Hostname = hostnameFor(s, c, m)
+	reply := h.reply(m, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now))
+	return Result{Outcome: Acked, Reply: reply, Lease: &l, Scope: s}
+}
+
+func (h *Handler) release(req Request) Result {
+	m := req.Msg
+	ip, ok := addr4(m.ClientIPAddr)
+	if !ok {
+		return Result{Outcome: DropMalformed}
+	}
+	if sid, ok := addr4(m.ServerIdentifier()); ok && sid != h.serverID {
+		return Result{Outcome: DropNotForUs}
+	}
+	s := h.table.find(ip)
+	if s == nil {
+		return Result{Outcome: DropNoScope}
+	}
+	l, ok := s.Alloc.Release(clientOf(m), ip, req.Now)
+	if !ok {
+		return Result{Outcome: DropUnknownBinding, Scope: s}
+	}
+	return Result{Outcome: Released, Lease: &l, Scope: s}
+}
+
+func (h *Handler) decline(req Request) Result {
+	m := req.Msg
+	ip, ok := addr4(m.RequestedIPAddress())
+	if !ok {
+		return Result{Outcome: DropMalformed}
+	}
+	if sid, ok := addr4(m.ServerIdentifier()); ok && sid != h.serverID {
+		return Result{Outcome: DropNotForUs}
+	}
+	s := h.table.find(ip)
+	if s == nil {
+		return Result{Outcome: DropNoScope}
+	}
+	l, ok := s.Alloc.Decline(clientOf(m), ip, req.Now)
+	if !ok {
+		return Result{Outcome: DropUnknownBinding, Scope: s}
+	}
+	h.log.Info("address declined by client", zap.Stringer("ip", ip),
+		zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Time("held-until", l.Expiry))
+	return Result{Outcome: Declined, Lease: &l, Scope: s}
+}
+
+func (h *Handler) inform(req Request) Result {
+	m := req.Msg
+	ciaddr, ok := addr4(m.ClientIPAddr)
+	if !ok {
+		return Result{Outcome: DropMalformed}
+	}
+	s := h.table.find(ciaddr)
+	if s == nil {
+		return Result{Outcome: DropNoScope}
+	}
+	reply := h.reply(m, dhcpv4.MessageTypeAck, s, netip.Addr{}, 0)
+	return Result{Outcome: Informed, Reply: reply, Scope: s}
+}
+
+// bootp answers an RFC 951 BOOTREQUEST: one step from request to binding.
+func (h *Handler) bootp(req Request) Result {
+	m := req.Msg
+	cands := h.candidates(req)
+	if ci, ok := addr4(m.ClientIPAddr); ok {
+		// A BOOTP client that knows its address only wants the rest.
+		if s := h.table.find(ci); s != nil {
+			cands = []*Scope{s}
+		}
+	}
+	if len(cands) == 0 {
+		return Result{Outcome: DropNoScope}
+	}
+	c := clientOf(m)
+	served := false
+	for _, s := range cands {
+		if !s.allows(true) {
+			continue
+		}
+		served = true
+		ip, err := s.Alloc.Offer(c, netip.Addr{}, req.Now)
+		if err != nil {
+			continue
+		}
+		l, err := s.Alloc.Request(c, ip, s.Config.LeaseTime.D(), req.Now)
+		if err != nil {
+			continue
+		}
+		l.Hostname = hostnameFor(s, c, m)
+		return Result{Outcome: BootpReplied, Reply: h.bootReply(m, s, ip), Lease: &l, Scope: s}
+	}
+	if !served {
+		return Result{Outcome: DropProtocol}
+	}
+	return Result{Outcome: DropPoolExhausted, Scope: cands[0]}
+}
+
+// allows reports whether the scope answers BOOTP (bootp true) or DHCP.
+func (s *Scope) allows(bootp bool) bool {
+	switch s.Config.Protocol {
+	case config.ProtocolBoth:
+		return true
+	case config.ProtocolBOOTP:
+		return bootp
+	default:
+		return !bootp
+	}
+}
+
+// leaseTime is the scope's lease time, shortened when the client asks for
+// less (option 51), never lengthened.
+func (s *Scope) leaseTime(m *dhcpv4.DHCPv4) time.Duration {
+	lt := s.Config.LeaseTime.D()
+	if asked := m.IPAddressLeaseTime(0); asked >= time.Minute && asked < lt {
+		return asked
+	}
+	return lt
+}
+
+// clientOf extracts the client's identity: option 61 when present, else
+// chaddr, with the relay's circuit id for circuit-id reservations.
+func clientOf(m *dhcpv4.DHCPv4) alloc.Client {
+	cid := m.Options.Get(dhcpv4.OptionClientIdentifier)
+	c := alloc.Client{
+		Key:      alloc.KeyOf(cid, uint8(m.HWType), m.ClientHWAddr),
+		ClientID: cid,
+		HWType:   uint8(m.HWType),
+		HWAddr:   m.ClientHWAddr,
+	}
+	if ri := m.RelayAgentInfo(); ri != nil {
+		c.CircuitID = ri.Get(dhcpv4.GenericOptionCode(1))
+	}
+	return c
+}
+
+// hostnameFor prefers the reservation's hostname over the client's option 12.
+func hostnameFor(s *Scope, c alloc.Client, m *dhcpv4.DHCPv4) string {
+	if r, ok := s.Alloc.Reservation(c); ok && r.Hostname != "" {
+		return r.Hostname
+	}
+	name := m.HostName()
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	return name
+}
+
+// addr4 converts a net.IP to a netip.Addr, reporting false for nil, zero or
+// non-IPv4 addresses.
+func addr4(ip net.IP) (netip.Addr, bool) {
+	ip4 := ip.To4()
+	if ip4 == nil {
+		return netip.Addr{}, false
+	}
+	a := netip.AddrFrom4([4]byte(ip4))
+	return a, !a.IsUnspecified()
+}
