@@ -283,28 +283,24 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr) Res
 }
 
 func (h *Handler) release(req Request) Result {
-	m := req.Msg
-	ip, ok := addr4(m.ClientIPAddr)
-	if !ok {
-		return Result{Outcome: DropMalformed}
-	}
-	if sid, ok := addr4(m.ServerIdentifier()); ok && sid != h.serverID {
-		return Result{Outcome: DropNotForUs}
-	}
-	s := h.table.find(ip)
-	if s == nil {
-		return Result{Outcome: DropNoScope}
-	}
-	l, ok := s.Alloc.Release(clientOf(m), ip, req.Now)
-	if !ok {
-		return Result{Outcome: DropUnknownBinding, Scope: s}
-	}
-	return Result{Outcome: Released, Lease: &l, Scope: s}
+	return h.unbind(req, req.Msg.ClientIPAddr, Released, (*alloc.Scope).Release)
 }
 
 func (h *Handler) decline(req Request) Result {
+	res := h.unbind(req, req.Msg.RequestedIPAddress(), Declined, (*alloc.Scope).Decline)
+	if res.Outcome == Declined {
+		h.log.Info("address declined by client", zap.Stringer("ip", res.Lease.IP),
+			zap.Stringer("hw", res.Lease.HWAddr), zap.Time("held-until", res.Lease.Expiry))
+	}
+	return res
+}
+
+// unbind runs a RELEASE (address in ciaddr) or DECLINE (address in option
+// 50): no reply, and only for a binding the client holds from us.
+func (h *Handler) unbind(req Request, addr net.IP, outcome Outcome,
+	change func(*alloc.Scope, alloc.Client, netip.Addr, time.Time) (lease.Lease, bool)) Result {
 	m := req.Msg
-	ip, ok := addr4(m.RequestedIPAddress())
+	ip, ok := addr4(addr)
 	if !ok {
 		return Result{Outcome: DropMalformed}
 	}
@@ -315,13 +311,11 @@ func (h *Handler) decline(req Request) Result {
 	if s == nil {
 		return Result{Outcome: DropNoScope}
 	}
-	l, ok := s.Alloc.Decline(clientOf(m), ip, req.Now)
+	l, ok := change(s.Alloc, clientOf(m), ip, req.Now)
 	if !ok {
 		return Result{Outcome: DropUnknownBinding, Scope: s}
 	}
-	h.log.Info("address declined by client", zap.Stringer("ip", ip),
-		zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Time("held-until", l.Expiry))
-	return Result{Outcome: Declined, Lease: &l, Scope: s}
+	return Result{Outcome: outcome, Lease: &l, Scope: s}
 }
 
 func (h *Handler) inform(req Request) Result {

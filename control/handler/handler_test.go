@@ -198,7 +198,7 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name: "parameter request list limits the configured options",
-			msg: msg(dhcpv4.MessageTypeDiscover, hw(1), withOpt(dhcpv4.OptionParameterRequestList, []byte{1, 3})),
+			msg:  msg(dhcpv4.MessageTypeDiscover, hw(1), withOpt(dhcpv4.OptionParameterRequestList, []byte{1, 3})),
 			link: testLink, outcome: Offered,
 			checks: []check{wantOpt(dhcpv4.OptionRouter, []byte{192, 0, 2, 1}), noOpt(dhcpv4.OptionDomainName), noOpt(dhcpv4.OptionDomainNameServer)},
 		},
