@@ -1,0 +1,473 @@
+//go:build ignore
+
+// xdhcp.c: the XDP program of xdhcp.
+//
+// It classifies every frame on a serving interface. Frames that are not
+// DHCP to the server port pass untouched. DHCP requests are load balanced
+// per RFC 3074 (the failover partner's hash buckets are dropped here, at the
+// driver) and rate limited per client hardware address. Malformed DHCP is
+// counted and dropped. Every verdict is counted by (action, reason).
+//
+// The Go filter in dataplane/filter.go is this program's twin: the two must
+// agree on every frame, and dataplane tests hold them to it. Change both.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+// Actions. XDHCP_ACTION_LEN must stay last: Go sizes its tables by it.
+enum xdhcp_action {
+	XDHCP_ACTION_PASS = 0,
+	XDHCP_ACTION_DROP,
+	XDHCP_ACTION_LEN,
+};
+
+// Reasons. XDHCP_REASON_LEN must stay last.
+enum xdhcp_reason {
+	XDHCP_REASON_NOT_DHCP = 0,  // not IPv4/UDP to port 67, or headers cut short
+	XDHCP_REASON_FRAGMENT,      // an IPv4 fragment: the stack reassembles it
+	XDHCP_REASON_NOT_REQUEST,   // BOOTP op is not BOOTREQUEST
+	XDHCP_REASON_MALFORMED,     // bad UDP length, short BOOTP, bad hlen or options
+	XDHCP_REASON_OURS,          // balanced request in one of our buckets
+	XDHCP_REASON_PARTNER,       // balanced request in the partner's bucket
+	XDHCP_REASON_SECS_BYPASS,   // partner's bucket, but secs >= the bypass
+	XDHCP_REASON_UNBALANCED,    // renew/rebind REQUEST, DECLINE, RELEASE, INFORM, others
+	XDHCP_REASON_OVERLOAD,      // option 52 and no option 53 in the options field
+	XDHCP_REASON_OPTION_LIMIT,  // more options than the program walks
+	XDHCP_REASON_RATELIMIT,     // the client exceeded its packet rate
+	XDHCP_REASON_LEN,
+};
+
+// Unused globals that keep both enums in BTF, where bpf2go finds them.
+const volatile enum xdhcp_action xdhcp_action_btf = XDHCP_ACTION_LEN;
+const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
+
+#define DHCP_SERVER_PORT 67
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88A8
+#define MAX_VLAN_TAGS 2
+
+#define BOOTP_FIXED_LEN 236  // op .. file, without the magic cookie
+#define BOOTP_OPTIONS_OFF 240
+#define BOOTREQUEST 1
+#define MAX_HLEN 16
+#define DHCP_MAGIC 0x63825363
+
+#define OPT_PAD 0
+#define OPT_REQUESTED_IP 50
+#define OPT_OVERLOAD 52
+#define OPT_MESSAGE_TYPE 53
+#define OPT_SERVER_ID 54
+#define OPT_CLIENT_ID 61
+#define OPT_END 255
+
+// How many options (pads included) the program walks before giving up.
+#define MAX_OPTION_STEPS 128
+
+#define DHCPDISCOVER 1
+#define DHCPREQUEST 3
+
+// Runtime settings; Go rewrites the single entry of config_map.
+struct xdhcp_config {
+	__u64 rl_interval_ns;  // 1e9 / per-client-pps: a token's worth of time
+	__u64 rl_tau_ns;       // (burst-1) * interval: how far ahead a client may run
+	__u32 rl_enabled;      // 0: no rate limit
+	__u32 secs_bypass;     // 0: no bypass; else secs >= this passes any bucket
+};
+
+struct xdhcp_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct xdhcp_client {
+	__u8 chaddr[MAX_HLEN];  // chaddr[0..hlen), zero padded
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdhcp_config);
+} config_map SEC(".maps");
+
+// Bucket assignment, swapped as a whole: Go builds a new inner map of this
+// shape and replaces the outer map's only entry with it in one update.
+struct buckets_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[32]);  // bit b set: we serve bucket b
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct buckets_inner);
+} buckets_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDHCP_ACTION_LEN * XDHCP_REASON_LEN);
+	__type(key, __u32);
+	__type(value, struct xdhcp_counter);
+} counters_map SEC(".maps");
+
+// Per-client rate state: the theoretical arrival time (GCRA) in ns.
+// max_entries is set by Go from the configured table size.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xdhcp_client);
+	__type(value, __u64);
+} ratelimit_map SEC(".maps");
+
+// Scratch space for the hash key, which may be up to 255 bytes.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[256]);
+} scratch_map SEC(".maps");
+
+// RFC 3074 section 6 mixing table.
+static const volatile __u8 mixing_table[256] = {
+	251, 175, 119, 215, 81,  14,  79,  191, 103, 49,  181, 143, 186, 157, 0,   232,
+	31,  32,  55,  60,  152, 58,  17,  237, 174, 70,  160, 144, 220, 90,  57,  223,
+	59,  3,   18,  140, 111, 166, 203, 196, 134, 243, 124, 95,  222, 179, 197, 65,
+	180, 48,  36,  15,  107, 46,  233, 130, 165, 30,  123, 161, 209, 23,  97,  16,
+	40,  91,  219, 61,  100, 10,  210, 109, 250, 127, 22,  138, 29,  108, 244, 67,
+	207, 9,   178, 204, 74,  98,  126, 249, 167, 116, 34,  77,  193, 200, 121, 5,
+	20,  113, 71,  35,  128, 13,  182, 94,  25,  226, 227, 199, 75,  27,  41,  245,
+	230, 224, 43,  225, 177, 26,  155, 150, 212, 142, 218, 115, 241, 73,  88,  105,
+	39,  114, 62,  255, 192, 201, 145, 214, 168, 158, 221, 148, 154, 122, 12,  84,
+	82,  163, 44,  139, 228, 236, 205, 242, 217, 11,  187, 146, 159, 64,  86,  239,
+	195, 42,  106, 198, 118, 112, 184, 172, 87,  2,   173, 117, 176, 229, 247, 253,
+	137, 185, 99,  164, 102, 147, 45,  66,  231, 52,  141, 211, 194, 206, 246, 238,
+	56,  110, 78,  248, 63,  240, 189, 93,  92,  51,  53,  183, 19,  171, 72,  50,
+	33,  104, 101, 69,  8,   252, 83,  120, 76,  135, 85,  54,  202, 125, 188, 213,
+	96,  235, 136, 208, 162, 129, 190, 132, 156, 38,  47,  1,   7,   254, 24,  4,
+	216, 131, 89,  21,  28,  133, 37,  153, 149, 80,  170, 68,  6,   169, 234, 151,
+};
+
+struct vlan_hdr_ {
+	__be16 tci;
+	__be16 proto;
+};
+
+// What the option walk found.
+struct dhcp_options {
+	__u32 client_id_off;  // packet offset of option 61's data
+	__u32 client_id_len;  // 0 when absent or empty
+	__u8 msg_type;        // option 53; 0 when absent
+	__u8 has_server_id;
+	__u8 has_overload;
+};
+
+enum walk_result {
+	WALK_OK = 0,
+	WALK_MALFORMED,
+	WALK_LIMIT,
+};
+
+static __always_inline int verdict(struct xdp_md *ctx, enum xdhcp_action action,
+				   enum xdhcp_reason reason)
+{
+	__u32 key = action * XDHCP_REASON_LEN + reason;
+	struct xdhcp_counter *c = bpf_map_lookup_elem(&counters_map, &key);
+	if (c) {
+		c->packets++;
+		c->bytes += ctx->data_end - ctx->data;
+	}
+	return action == XDHCP_ACTION_DROP ? XDP_DROP : XDP_PASS;
+}
+
+// The state of the option walk, shared with its bpf_loop callback.
+struct walk_state {
+	struct xdp_md *ctx;
+	__u32 off;  // packet offset of the next option
+	__u32 end;  // packet offset just past the UDP payload
+	enum walk_result result;
+	struct dhcp_options o;
+};
+
+// walk_step reads the option at w->off and records 53, 61, 52 and 54. The
+// first instance of an option wins; options 53, 50 and 54 must have their
+// fixed lengths wherever they appear. It returns 1 to stop the walk.
+static long walk_step(__u32 index, void *arg)
+{
+	struct walk_state *w = arg;
+	__u32 off = w->off;
+	__u8 hdr[2];
+
+	if (off >= w->end) {
+		w->result = WALK_OK;  // no END option: accepted
+		return 1;
+	}
+	if (bpf_xdp_load_bytes(w->ctx, off, hdr, 1) < 0)
+		goto malformed;
+	if (hdr[0] == OPT_PAD) {
+		w->off = off + 1;
+		return 0;
+	}
+	if (hdr[0] == OPT_END) {
+		w->result = WALK_OK;
+		return 1;
+	}
+	if (off + 2 > w->end || bpf_xdp_load_bytes(w->ctx, off, hdr, 2) < 0)
+		goto malformed;
+	__u32 len = hdr[1];
+	__u32 data = off + 2;
+	if (data + len > w->end)
+		goto malformed;
+
+	switch (hdr[0]) {
+	case OPT_MESSAGE_TYPE:
+		if (len != 1)
+			goto malformed;
+		if (w->o.msg_type == 0) {
+			__u8 t;
+			if (bpf_xdp_load_bytes(w->ctx, data, &t, 1) < 0)
+				goto malformed;
+			// A type of 0 is kept as "seen": it is not a known type.
+			w->o.msg_type = t ? t : 0xff;
+		}
+		break;
+	case OPT_CLIENT_ID:
+		if (w->o.client_id_off == 0) {
+			w->o.client_id_off = data;
+			w->o.client_id_len = len;
+		}
+		break;
+	case OPT_REQUESTED_IP:
+		if (len != 4)
+			goto malformed;
+		break;
+	case OPT_SERVER_ID:
+		if (len != 4)
+			goto malformed;
+		w->o.has_server_id = 1;
+		break;
+	case OPT_OVERLOAD:
+		w->o.has_overload = 1;
+		break;
+	}
+	w->off = data + len;
+	return 0;
+
+malformed:
+	w->result = WALK_MALFORMED;
+	return 1;
+}
+
+// walk_options walks the options in [off, end), packet offsets, at most
+// MAX_OPTION_STEPS of them (pads included).
+static __always_inline enum walk_result walk_options(struct xdp_md *ctx, __u32 off, __u32 end,
+						     struct dhcp_options *o)
+{
+	struct walk_state w = {.ctx = ctx, .off = off, .end = end, .result = WALK_LIMIT};
+
+	if (bpf_loop(MAX_OPTION_STEPS, walk_step, &w, 0) < 0)
+		return WALK_MALFORMED;
+	if (w.result == WALK_LIMIT && w.off >= end)
+		w.result = WALK_OK;  // the last step consumed the last option
+	*o = w.o;
+	return w.result;
+}
+
+// bucket_of returns the RFC 3074 bucket of the len bytes at packet offset off.
+static __always_inline int bucket_of(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	__u32 zero = 0;
+	__u8 *key = bpf_map_lookup_elem(&scratch_map, &zero);
+	__u32 h = len & 0xff;
+	int i;
+
+	if (!key)
+		return -1;
+	len &= 0xff;
+	if (len == 0)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, off, key, len) < 0)
+		return -1;
+	for (i = 0; i < 255; i++) {
+		if (i >= len)
+			break;
+		__u32 idx = (len - 1 - i) & 0xff;
+		h = mixing_table[(h ^ key[idx]) & 0xff];
+	}
+	return h;
+}
+
+static __always_inline int bucket_owned(__u32 bucket)
+{
+	__u32 zero = 0;
+	void *inner = bpf_map_lookup_elem(&buckets_map, &zero);
+	if (!inner)
+		return 1;  // no assignment yet: serve everyone
+	__u8 *owned = bpf_map_lookup_elem(inner, &zero);
+	if (!owned)
+		return 1;
+	return (owned[(bucket >> 3) & 31] >> (bucket & 7)) & 1;
+}
+
+// rate_ok applies the per-client GCRA token bucket. Concurrent CPUs may
+// race on one client's entry; the loser's update is lost, which only lets
+// that client through slightly more often.
+static __always_inline int rate_ok(struct xdhcp_config *cfg, struct xdhcp_client *client)
+{
+	if (!cfg->rl_enabled)
+		return 1;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *tat = bpf_map_lookup_elem(&ratelimit_map, client);
+	if (!tat) {
+		__u64 next = now + cfg->rl_interval_ns;
+		bpf_map_update_elem(&ratelimit_map, client, &next, BPF_ANY);
+		return 1;
+	}
+	__u64 t = *tat;
+	if (t < now)
+		t = now;
+	if (t - now > cfg->rl_tau_ns)
+		return 0;
+	*tat = t + cfg->rl_interval_ns;
+	return 1;
+}
+
+// classify decides on a BOOTP message whose UDP payload lies at packet
+// offsets [p, p+plen), with the fixed header [p, p+236) already in bounds at
+// the pointer bootp.
+static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_end, __u32 p,
+				    __u32 plen)
+{
+	struct dhcp_options o = {};
+	__u32 zero = 0;
+
+	if ((void *)(bootp + BOOTP_FIXED_LEN) > data_end)
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+	if (bootp[0] != BOOTREQUEST)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_REQUEST);
+	__u32 hlen = bootp[2];
+	if (hlen > MAX_HLEN)
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+
+	if (plen >= BOOTP_OPTIONS_OFF) {
+		__be32 cookie;
+		if (bpf_xdp_load_bytes(ctx, p + BOOTP_FIXED_LEN, &cookie, 4) < 0)
+			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+		if (cookie == bpf_htonl(DHCP_MAGIC)) {
+			enum walk_result w = walk_options(ctx, p + BOOTP_OPTIONS_OFF, p + plen, &o);
+			if (w == WALK_MALFORMED)
+				return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+			if (w == WALK_LIMIT)
+				return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_OPTION_LIMIT);
+		}
+	}
+
+	struct xdhcp_config *cfg = bpf_map_lookup_elem(&config_map, &zero);
+	if (!cfg)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_OURS);
+
+	enum xdhcp_reason reason = XDHCP_REASON_OURS;
+	int balanced = 0;
+	if (o.msg_type == DHCPDISCOVER) {
+		balanced = 1;
+	} else if (o.msg_type == DHCPREQUEST) {
+		// RENEWING and REBINDING requests carry ciaddr and no server id.
+		__u32 ciaddr = *(__u32 *)(bootp + 12);
+		balanced = ciaddr == 0 || o.has_server_id;
+	} else if (o.msg_type == 0) {
+		// BOOTP, or DHCP with its type moved to sname/file by option 52.
+		if (o.has_overload)
+			reason = XDHCP_REASON_OVERLOAD;
+		else
+			balanced = 1;
+	}
+	if (o.msg_type != 0 && !balanced)
+		reason = XDHCP_REASON_UNBALANCED;
+
+	if (balanced) {
+		int bucket = o.client_id_len > 0 ? bucket_of(ctx, o.client_id_off, o.client_id_len)
+						 : bucket_of(ctx, p + 28, hlen);
+		if (bucket < 0 || bucket_owned(bucket)) {
+			reason = XDHCP_REASON_OURS;
+		} else {
+			__u32 secs = ((__u32)bootp[8] << 8) | bootp[9];
+			if (cfg->secs_bypass == 0 || secs < cfg->secs_bypass)
+				return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_PARTNER);
+			reason = XDHCP_REASON_SECS_BYPASS;
+		}
+	}
+
+	struct xdhcp_client client = {};
+	if (hlen > 0 && bpf_xdp_load_bytes(ctx, p + 28, client.chaddr, hlen) < 0)
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+	if (!rate_ok(cfg, &client))
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_RATELIMIT);
+	return verdict(ctx, XDHCP_ACTION_PASS, reason);
+}
+
+SEC("xdp")
+int xdhcp_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *cursor;
+	__u16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > data_end)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+	proto = eth->h_proto;
+	cursor = eth + 1;
+
+#pragma unroll
+	for (i = 0; i < MAX_VLAN_TAGS; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q_) && proto != bpf_htons(ETH_P_8021AD_))
+			break;
+		struct vlan_hdr_ *vh = cursor;
+		if ((void *)(vh + 1) > data_end)
+			return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+		proto = vh->proto;
+		cursor = vh + 1;
+	}
+	if (proto != bpf_htons(ETH_P_IP))
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+
+	struct iphdr *ip = cursor;
+	if ((void *)(ip + 1) > data_end)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+	__u32 ihl = ip->ihl * 4;
+	if (ip->version != 4 || ihl < sizeof(*ip) || cursor + ihl > data_end)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+	if (ip->protocol != IPPROTO_UDP)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+	if (ip->frag_off & bpf_htons(0x3fff))  // MF or a fragment offset
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_FRAGMENT);
+
+	struct udphdr *udp = cursor + ihl;
+	if ((void *)(udp + 1) > data_end)
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+	if (udp->dest != bpf_htons(DHCP_SERVER_PORT))
+		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+
+	// From here on the frame is addressed to the DHCP server port.
+	__u32 ulen = bpf_ntohs(udp->len);
+	__u32 ip_payload = bpf_ntohs(ip->tot_len);
+	__u32 p = (void *)(udp + 1) - data;
+	if (ulen < sizeof(*udp) || ip_payload < ihl || ulen > ip_payload - ihl ||
+	    (void *)udp + ulen > data_end)
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+	__u32 plen = ulen - sizeof(*udp);
+	if (plen < BOOTP_FIXED_LEN)
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+	return classify(ctx, (__u8 *)(udp + 1), data_end, p, plen);
+}
