@@ -44,6 +44,7 @@ type NS struct {
 
 	mu     sync.Mutex
 	procs  []*Proc
+	onStop []func()
 	closed bool
 }
 
@@ -93,7 +94,8 @@ func New(tb testing.TB, prefix string) *NS {
 
 func (ns *NS) etcDir() string { return filepath.Join("/etc/netns", ns.Name) }
 
-// Close kills every process started with Start (by PID) and deletes the
+// Close runs the OnClose functions, kills every process started with Start
+// (by PID) and deletes the
 // namespace with its interfaces. It is safe to call more than once.
 func (ns *NS) Close() error {
 	ns.mu.Lock()
@@ -102,10 +104,13 @@ func (ns *NS) Close() error {
 		return nil
 	}
 	ns.closed = true
-	procs := ns.procs
-	ns.procs = nil
+	procs, onStop := ns.procs, ns.onStop
+	ns.procs, ns.onStop = nil, nil
 	ns.mu.Unlock()
 
+	for i := len(onStop) - 1; i >= 0; i-- {
+		onStop[i]()
+	}
 	for _, p := range procs {
 		_ = p.Stop(2 * time.Second)
 	}
@@ -117,6 +122,15 @@ func (ns *NS) Close() error {
 		errs = append(errs, fmt.Errorf("remove %s: %w", ns.etcDir(), err))
 	}
 	return errors.Join(errs...)
+}
+
+// OnClose registers fn to run at the start of Close, before the started
+// processes are stopped; the last registered runs first. Drivers use it to
+// end processes that Start does not know, such as a daemon's children.
+func (ns *NS) OnClose(fn func()) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.onStop = append(ns.onStop, fn)
 }
 
 // Command returns a command that runs name inside the namespace. ip netns
@@ -202,6 +216,14 @@ func (p *Proc) Signal(sig os.Signal) error {
 		return fmt.Errorf("signal pid %d: process already exited", p.Pid())
 	}
 	return p.Cmd.Process.Signal(sig)
+}
+
+// Kill sends SIGKILL by PID and waits for the process to exit.
+func (p *Proc) Kill() error {
+	if !p.Exited() {
+		_ = p.Cmd.Process.Kill()
+	}
+	return p.Wait()
 }
 
 // Stop sends SIGTERM, waits up to grace for the process to exit, then kills

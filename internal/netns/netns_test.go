@@ -79,3 +79,23 @@ func TestCloseStopsProcessesAndDeletes(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+func TestDoOpensSocketsInside(t *testing.T) {
+	ns := New(t, "nst-d")
+	if err := ns.AddAddr("lo", "192.0.2.7/32"); err != nil {
+		t.Fatal(err)
+	}
+	var conn net.PacketConn
+	err := ns.Do(func() error {
+		var err error
+		conn, err = net.ListenPacket("udp4", "192.0.2.7:0")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen on a namespace-only address: %v", err)
+	}
+	defer conn.Close()
+	if _, err := net.ListenPacket("udp4", "192.0.2.7:0"); err == nil {
+		t.Fatal("the namespace's address is bound outside it: Do leaked the thread's namespace")
+	}
+}

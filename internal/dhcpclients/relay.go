@@ -1,0 +1,52 @@
+package dhcpclients
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/xdhcp/xdhcp/internal/netns"
+)
+
+// Relay is a running ISC dhcrelay.
+type Relay struct {
+	proc *netns.Proc
+	out  syncBuffer
+}
+
+// StartRelay runs dhcrelay in ns: it relays from the clients on down to
+// server through up, appending option 82 ("-a") whose circuit-id is the
+// name of the downstream interface. dhcrelay is stopped when ns closes, or
+// by Stop.
+func StartRelay(ctx context.Context, ns *netns.NS, down, up string, server netip.Addr) (*Relay, error) {
+	r := &Relay{}
+	cmd := ns.Command(context.Background(), "dhcrelay", "-d", "-4", "-a", "-id", down, "-iu", up, server.String())
+	cmd.Stdout, cmd.Stderr = &r.out, &r.out
+	proc, err := ns.Start(cmd)
+	if err != nil {
+		return nil, err
+	}
+	r.proc = proc
+	// dhcrelay prints its "Sending on" lines once its sockets are open.
+	for !strings.Contains(r.out.String(), "Sending on") {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("dhcrelay not ready: %w\n%s", ctx.Err(), r.out.String())
+		case <-proc.Done():
+			return nil, fmt.Errorf("dhcrelay exited: %v\n%s", proc.Wait(), r.out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return r, nil
+}
+
+// Output returns what dhcrelay printed.
+func (r *Relay) Output() string { return r.out.String() }
+
+// Stop ends dhcrelay by PID.
+func (r *Relay) Stop() error {
+	_ = r.proc.Stop(2 * time.Second)
+	return nil
+}
