@@ -1,0 +1,141 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xdhcp/xdhcp/control/handler"
+)
+
+// metrics is the server's prometheus.Collector: packet and outcome
+// counters it updates, and scope gauges it reads from the allocators at
+// scrape time.
+type metrics struct {
+	srv      *Server
+	in       *prometheus.CounterVec
+	out      *prometheus.CounterVec
+	outcomes *prometheus.CounterVec
+	drops    *prometheus.CounterVec
+
+	leasesDesc      *prometheus.Desc
+	utilizationDesc *prometheus.Desc
+	exhaustedDesc   *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*metrics)(nil)
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		srv: s,
+		in: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdhcp_packets_received_total", Help: "DHCP messages received, by message type.",
+		}, []string{"type"}),
+		out: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdhcp_packets_sent_total", Help: "DHCP replies sent, by message type.",
+		}, []string{"type"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdhcp_outcomes_total", Help: "What the handler did with each decoded message.",
+		}, []string{"outcome"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xdhcp_drops_total", Help: "Packets dropped before or after the handler, by reason.",
+		}, []string{"reason"}),
+		leasesDesc: prometheus.NewDesc("xdhcp_leases", "Addresses by scope and state.",
+			[]string{"scope", "state"}, nil),
+		utilizationDesc: prometheus.NewDesc("xdhcp_pool_utilization_ratio",
+			"Share of a scope's dynamic addresses not free (0..1).", []string{"scope"}, nil),
+		exhaustedDesc: prometheus.NewDesc("xdhcp_pool_exhausted_total",
+			"Times a client found no free address in the scope.", []string{"scope"}, nil),
+	}
+	for _, o := range handler.Outcomes() {
+		m.outcomes.WithLabelValues(o.String())
+	}
+	return m
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	m.in.Describe(ch)
+	m.out.Describe(ch)
+	m.outcomes.Describe(ch)
+	m.drops.Describe(ch)
+	ch <- m.leasesDesc
+	ch <- m.utilizationDesc
+	ch <- m.exhaustedDesc
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	m.in.Collect(ch)
+	m.out.Collect(ch)
+	m.outcomes.Collect(ch)
+	m.drops.Collect(ch)
+	for _, ss := range m.srv.Status().Scopes {
+		for state, v := range map[string]uint64{
+			"free": ss.Free, "offered": ss.Offered, "active": ss.Active,
+			"declined": ss.Declined, "reserved": ss.Reserved,
+		} {
+			ch <- prometheus.MustNewConstMetric(m.leasesDesc, prometheus.GaugeValue, float64(v), ss.Subnet, state)
+		}
+		ch <- prometheus.MustNewConstMetric(m.utilizationDesc, prometheus.GaugeValue, ss.Utilization, ss.Subnet)
+		ch <- prometheus.MustNewConstMetric(m.exhaustedDesc, prometheus.CounterValue, float64(ss.Exhausted), ss.Subnet)
+	}
+}
+
+func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.in.WithLabelValues(typeName(msg)).Inc() }
+func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.out.WithLabelValues(typeName(msg)).Inc() }
+func (m *metrics) drop(reason string)          { m.drops.WithLabelValues(reason).Inc() }
+func (m *metrics) outcome(o handler.Outcome)   { m.outcomes.WithLabelValues(o.String()).Inc() }
+
+// StoreMetrics measures the lease store's durable commits. It exists
+// before the server, since the store is opened first.
+type StoreMetrics struct {
+	commit prometheus.Histogram
+	batch  prometheus.Histogram
+}
+
+// NewStoreMetrics registers the commit histograms with reg (nil: not
+// exported).
+func NewStoreMetrics(reg prometheus.Registerer) (*StoreMetrics, error) {
+	m := &StoreMetrics{
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "xdhcp_store_commit_seconds",
+			Help:    "Latency of one durable lease store commit (one synced transaction).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "xdhcp_store_commit_leases",
+			Help:    "Leases written by one durable lease store commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.commit, m.batch} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register store metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Observe records one commit; pass it as lease.Options.OnCommit.
+func (m *StoreMetrics) Observe(leases int, took time.Duration) {
+	m.commit.Observe(took.Seconds())
+	m.batch.Observe(float64(leases))
+}
+
+func typeName(msg *dhcpv4.DHCPv4) string {
+	if !msg.Options.Has(dhcpv4.OptionDHCPMessageType) {
+		return "bootp"
+	}
+	switch t := msg.MessageType(); t {
+	case dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeOffer, dhcpv4.MessageTypeRequest,
+		dhcpv4.MessageTypeDecline, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak,
+		dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeInform:
+		return t.String()
+	}
+	return "other"
+}

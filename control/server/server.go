@@ -1,0 +1,404 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/xdhcp/xdhcp/control/alloc"
+	"github.com/xdhcp/xdhcp/control/handler"
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/internal/config"
+)
+
+// PacketFilter is the Go twin of the XDP program, consulted for packets
+// that arrive on an interface without XDP attached.
+type PacketFilter interface {
+	// Allow decides on a received UDP payload; reason names a drop.
+	Allow(payload []byte, now time.Time) (ok bool, reason string)
+}
+
+// Options configures a Server. Config, Store and Log are required.
+type Options struct {
+	Config     *config.Config
+	ConfigPath string // re-read by Reload; "" disables reload
+	Store      *lease.Store
+	Log        *zap.Logger
+	Registry   prometheus.Registerer // nil: metrics are kept but not exported
+	Filter     PacketFilter          // nil: no filtering without XDP
+	// Dataplane names how each interface is filtered ("xdp-native",
+	// "xdp-generic"); interfaces not named use Filter.
+	Dataplane map[string]string
+	// DataplaneStatus answers `xdhcpctl dataplane`; nil: not available.
+	DataplaneStatus func() (any, error)
+	Version         string
+}
+
+// Server is a running xdhcpd control plane.
+type Server struct {
+	log     *zap.Logger
+	opts    Options
+	store   *lease.Store
+	metrics *metrics
+	started time.Time
+
+	// mu is held for reading while a packet is handled and for writing
+	// while Reload swaps the handler, so no binding is lost in the swap.
+	mu       sync.RWMutex
+	h        *handler.Handler
+	cfg      *config.Config
+	loadedAt time.Time
+
+	ifaces     []*iface
+	stopping   atomic.Bool
+	wg         sync.WaitGroup
+	exhaustLog rateLimitedLog
+}
+
+type iface struct {
+	name   string
+	index  int
+	addr   netip.Addr // source of direct replies
+	mode   string     // how packets are filtered before the control plane
+	conn   *net.UDPConn
+	sender *linkSender
+}
+
+// New opens the serving interfaces, rebuilds every scope's allocator from
+// the store and returns a server ready to Run.
+func New(opts Options) (*Server, error) {
+	if opts.Config == nil || opts.Store == nil || opts.Log == nil {
+		return nil, errors.New("server: Config, Store and Log are required")
+	}
+	s := &Server{
+		log:     opts.Log,
+		opts:    opts,
+		store:   opts.Store,
+		started: time.Now(),
+	}
+	s.exhaustLog.every = 10 * time.Second
+	links, err := s.openInterfaces(opts.Config.Server.Interfaces)
+	if err != nil {
+		s.closeInterfaces()
+		return nil, err
+	}
+	h, n, err := s.buildHandler(opts.Config, links, nil)
+	if err != nil {
+		s.closeInterfaces()
+		return nil, err
+	}
+	s.h, s.cfg, s.loadedAt = h, opts.Config, time.Now()
+	s.metrics = newMetrics(s)
+	if opts.Registry != nil {
+		if err := opts.Registry.Register(s.metrics); err != nil {
+			s.closeInterfaces()
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	s.log.Info("leases restored", zap.Int("leases", n), zap.Int("scopes", len(h.Scopes())),
+		zap.Stringer("server-id", h.ServerID()))
+	return s, nil
+}
+
+// openInterfaces opens a UDP socket and a packet socket on each interface
+// and returns the links with their addresses.
+func (s *Server) openInterfaces(names []string) ([]handler.Link, error) {
+	var links []handler.Link
+	for _, name := range names {
+		ni, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("server.interfaces: %s: %w", name, err)
+		}
+		link, err := linkOf(name, ni.Index)
+		if err != nil {
+			return nil, err
+		}
+		ifc := &iface{name: name, index: ni.Index, mode: "go-filter"}
+		if m, ok := s.opts.Dataplane[name]; ok {
+			ifc.mode = m
+		}
+		if len(link.Addrs) > 0 {
+			ifc.addr = link.Addrs[0].Addr()
+		}
+		s.ifaces = append(s.ifaces, ifc)
+		if ifc.conn, err = listenUDP(name); err != nil {
+			return nil, err
+		}
+		if ifc.sender, err = newLinkSender(ni.Index); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", name, err)
+		}
+		links = append(links, link)
+	}
+	return links, nil
+}
+
+func prefixOf(ipn *net.IPNet) (netip.Prefix, bool) {
+	ip4 := ipn.IP.To4()
+	if ip4 == nil {
+		return netip.Prefix{}, false
+	}
+	ones, _ := ipn.Mask.Size()
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte(ip4)), ones), true
+}
+
+// buildHandler makes allocators for cfg's scopes, restores them from the
+// store and from live (leases newer than the store, during reload), and
+// returns the handler with the number of leases restored.
+func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []lease.Lease) (*handler.Handler, int, error) {
+	serverID := cfg.Server.Address
+	if !serverID.IsValid() {
+		for _, l := range links {
+			if len(l.Addrs) > 0 {
+				serverID = l.Addrs[0].Addr()
+				break
+			}
+		}
+	}
+	if !serverID.IsValid() {
+		return nil, 0, fmt.Errorf("server.address: not set and interface %s has no IPv4 address; set server.address or give the interface one", cfg.Server.Interfaces[0])
+	}
+	scopes := make([]*handler.Scope, 0, len(cfg.Scopes))
+	for i, sc := range cfg.Scopes {
+		a, err := alloc.NewScope(sc, cfg.Server.OfferHold.D(), cfg.Server.DeclineHold.D())
+		if err != nil {
+			return nil, 0, fmt.Errorf("scopes[%d] %s: %w", i, sc.Subnet, err)
+		}
+		scopes = append(scopes, &handler.Scope{Config: sc, Alloc: a})
+	}
+	h, err := handler.New(s.log, serverID, scopes, links)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The store holds every committed lease; live ones (from the allocators
+	// being replaced) may be newer, so they win.
+	byIP := make(map[netip.Addr]lease.Lease)
+	if err := s.store.ForEach(func(l lease.Lease) error {
+		byIP[l.IP] = l
+		return nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("restore leases: %w", err)
+	}
+	for _, l := range live {
+		byIP[l.IP] = l
+	}
+	n := 0
+	for _, l := range byIP {
+		if sc := h.ScopeOf(l.IP); sc != nil {
+			sc.Alloc.Restore(l)
+			n++
+		}
+	}
+	return h, n, nil
+}
+
+// Run serves until ctx ends, then stops reading, lets pending commits and
+// their replies finish, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	workers := s.opts.Config.Server.Workers
+	if workers < 1 {
+		workers = 1
+	}
+	for _, ifc := range s.ifaces {
+		for range workers {
+			s.wg.Add(1)
+			go s.readLoop(ifc)
+		}
+	}
+	s.wg.Add(1)
+	go s.housekeeping(ctx)
+	s.log.Info("serving", zap.Strings("interfaces", s.opts.Config.Server.Interfaces), zap.Int("workers-per-interface", workers))
+	<-ctx.Done()
+	s.stopping.Store(true)
+	for _, ifc := range s.ifaces {
+		_ = ifc.conn.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Close releases the sockets; the caller closes the store afterwards so
+// pending commits land.
+func (s *Server) Close() error {
+	s.closeInterfaces()
+	return nil
+}
+
+func (s *Server) closeInterfaces() {
+	for _, ifc := range s.ifaces {
+		if ifc.conn != nil {
+			_ = ifc.conn.Close()
+		}
+		if ifc.sender != nil {
+			_ = ifc.sender.close()
+		}
+	}
+}
+
+func (s *Server) readLoop(ifc *iface) {
+	defer s.wg.Done()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := ifc.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("receive failed", zap.String("interface", ifc.name), zap.Error(err))
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.handlePacket(ifc, buf[:n], from, time.Now())
+	}
+}
+
+// handlePacket runs one datagram through filter, decoder and handler, and
+// sends or commits-then-sends the result.
+func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, now time.Time) {
+	if ifc.mode == "go-filter" && s.opts.Filter != nil {
+		if ok, reason := s.opts.Filter.Allow(payload, now); !ok {
+			s.metrics.drop(reason)
+			return
+		}
+	}
+	msg, err := handler.Decode(payload)
+	if err != nil {
+		s.metrics.drop("malformed")
+		s.log.Debug("malformed packet", zap.String("interface", ifc.name), zap.Stringer("from", from), zap.Error(err))
+		return
+	}
+	s.metrics.received(msg)
+
+	s.mu.RLock()
+	res := s.h.Handle(handler.Request{Msg: msg, Link: ifc.index, Now: now})
+	s.mu.RUnlock()
+
+	s.metrics.outcome(res.Outcome)
+	if res.Outcome == handler.DropPoolExhausted {
+		s.exhaustLog.log(s.log, now, "pool exhausted", zap.Stringer("scope", scopeName(res.Scope)))
+	}
+	if res.Lease == nil {
+		if res.Reply != nil {
+			s.send(ifc, msg, res.Reply)
+		}
+		return
+	}
+	l := *res.Lease
+	s.store.CommitAsync(l, func(err error) {
+		if err != nil {
+			s.metrics.drop("store-error")
+			s.log.Error("lease not stored; reply withheld", zap.Stringer("ip", l.IP), zap.Error(err))
+			return
+		}
+		s.log.Debug("lease", zap.String("event", res.Outcome.String()), zap.Stringer("ip", l.IP),
+			zap.Stringer("hw", l.HWAddr), zap.Time("expiry", l.Expiry))
+		if res.Reply != nil {
+			s.send(ifc, msg, res.Reply)
+		}
+	})
+}
+
+type prefixStringer netip.Prefix
+
+func (p prefixStringer) String() string { return netip.Prefix(p).String() }
+
+func scopeName(sc *handler.Scope) fmt.Stringer {
+	if sc == nil {
+		return prefixStringer{}
+	}
+	return prefixStringer(sc.Config.Subnet)
+}
+
+// send delivers a reply as RFC 2131 §4.1 says.
+func (s *Server) send(ifc *iface, req, reply *dhcpv4.DHCPv4) {
+	payload := reply.ToBytes()
+	var err error
+	switch {
+	case !isZero(req.GatewayIPAddr):
+		gi, _ := netip.AddrFromSlice(req.GatewayIPAddr.To4())
+		_, err = ifc.conn.WriteToUDPAddrPort(payload, netip.AddrPortFrom(gi, serverPort))
+	case !isZero(req.ClientIPAddr) && reply.MessageType() != dhcpv4.MessageTypeNak:
+		ci, _ := netip.AddrFromSlice(req.ClientIPAddr.To4())
+		_, err = ifc.conn.WriteToUDPAddrPort(payload, netip.AddrPortFrom(ci, clientPort))
+	case req.IsBroadcast() || reply.MessageType() == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
+		err = ifc.sender.send(nil, ifc.srcAddr(), netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, payload)
+	default:
+		yi, _ := netip.AddrFromSlice(reply.YourIPAddr.To4())
+		err = ifc.sender.send(nil, ifc.srcAddr(), yi, req.ClientHWAddr, payload)
+	}
+	if err != nil {
+		s.metrics.drop("send-error")
+		s.log.Debug("send failed", zap.String("interface", ifc.name), zap.Error(err))
+		return
+	}
+	s.metrics.sent(reply)
+}
+
+var broadcastHW = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+func (ifc *iface) srcAddr() netip.Addr {
+	if ifc.addr.IsValid() {
+		return ifc.addr
+	}
+	return netip.IPv4Unspecified()
+}
+
+func isZero(ip net.IP) bool { return ip == nil || ip.IsUnspecified() }
+
+// housekeeping reclaims expired leases, ended decline holds and stale
+// offers once a second, and commits what changed.
+func (s *Server) housekeeping(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.mu.RLock()
+			var changed []lease.Lease
+			for _, sc := range s.h.Scopes() {
+				changed = append(changed, sc.Alloc.Expire(now)...)
+			}
+			s.mu.RUnlock()
+			if len(changed) == 0 {
+				continue
+			}
+			if err := s.store.Commit(ctx, changed...); err != nil && ctx.Err() == nil {
+				s.log.Error("storing reclaimed leases", zap.Int("leases", len(changed)), zap.Error(err))
+				continue
+			}
+			s.log.Debug("leases reclaimed", zap.Int("leases", len(changed)))
+		}
+	}
+}
+
+// rateLimitedLog logs one line per interval and counts what it suppressed.
+type rateLimitedLog struct {
+	mu         sync.Mutex
+	every      time.Duration
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLimitedLog) log(l *zap.Logger, now time.Time, msg string, fields ...zap.Field) {
+	r.mu.Lock()
+	if now.Sub(r.last) < r.every {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	n := r.suppressed
+	r.last, r.suppressed = now, 0
+	r.mu.Unlock()
+	l.Warn(msg, append(fields, zap.Int("suppressed-since-last", n))...)
+}
