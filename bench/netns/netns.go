@@ -6,10 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	vnetns "github.com/vishvananda/netns"
 )
 
 // Default addressing of the topology; 10.99.0.0/16 is private to the
@@ -166,4 +169,26 @@ func ip(ctx context.Context, args ...string) error {
 		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// Do runs fn on a fresh OS thread switched into the named namespace.
+// Sockets opened inside fn stay in that namespace. The thread is never
+// switched back: it stays locked and is discarded when fn returns.
+func Do(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // no Unlock: the thread dies with this goroutine
+		target, err := vnetns.GetFromName(ns)
+		if err != nil {
+			errc <- fmt.Errorf("open netns %s: %w", ns, err)
+			return
+		}
+		defer target.Close()
+		if err := vnetns.Set(target); err != nil {
+			errc <- fmt.Errorf("enter netns %s: %w", ns, err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
 }
