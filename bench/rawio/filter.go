@@ -16,7 +16,9 @@ func filter(ports []uint16, arp bool) []unix.SockFilter {
 	)
 	// Layout: head, per-port tests, then accept and drop.
 	var p []unix.SockFilter
-	ins := func(code uint16, jt, jf uint8, k uint32) { p = append(p, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}) }
+	ins := func(code uint16, jt, jf uint8, k uint32) {
+		p = append(p, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k})
+	}
 	// Jump offsets are filled in after the length is known.
 	ins(ldh, 0, 0, 12) // 0: ethertype
 	arpAt := len(p)
