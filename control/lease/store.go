@@ -110,6 +110,11 @@ func Open(opts Options) (*Store, error) {
 		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open lease store %s: %w", opts.Dir, err)
 		}
+		// Opening replays and flushes the write-ahead log: on a full
+		// disk that would be a SIGBUS, so refuse with an error instead.
+		if err := checkFreeSpace(opts.Dir, opts.MinFreeBytes); err != nil {
+			return nil, fmt.Errorf("open lease store %s: %w", opts.Dir, err)
+		}
 		bopts = badger.DefaultOptions(opts.Dir).
 			WithSyncWrites(true).
 			WithValueLogFileSize(defaultValueLogFileSz).
@@ -137,11 +142,22 @@ func Open(opts Options) (*Store, error) {
 // Close stops accepting requests, completes every request already queued
 // (committing it durably), stops GC and closes badger. Calling it again
 // returns the first result.
+//
+// On a file system below its free-space reserve Close does not close
+// badger, whose final memtable flush would die of SIGBUS there: it returns
+// an error wrapping ErrLowDiskSpace and leaves the files as a crash would.
+// Every committed lease is in the synced write-ahead log and is replayed
+// by the next Open (in a new process: the directory lock stays held).
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.c.close()
 		close(s.stopGC)
 		s.gcDone.Wait()
+		if err := s.checkFreeSpace(); errors.Is(err, ErrLowDiskSpace) {
+			s.closeErr = fmt.Errorf("close lease store %s: badger left open, committed leases replay from its log on the next start: %w", s.opts.Dir, err)
+			s.log.Error("lease store not closed cleanly", zap.Error(s.closeErr))
+			return
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close lease store %s: %w", s.opts.Dir, err)
 		}
@@ -286,6 +302,9 @@ func (s *Store) PutMeta(key string, val []byte) error {
 	k, err := metaKey(key)
 	if err != nil {
 		return err
+	}
+	if err := s.checkFreeSpace(); err != nil {
+		return fmt.Errorf("put meta %q: %w", key, err)
 	}
 	v := append([]byte(nil), val...)
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
