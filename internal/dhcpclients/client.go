@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,6 +65,27 @@ var packageOf = map[string]string{
 	"unshare":  "util-linux",
 	"nsenter":  "util-linux",
 	"ip":       "iproute2",
+	"dnsmasq":  "dnsmasq-base",
+	"go":       "golang-go (or a Go toolchain on PATH)",
+}
+
+// CheckTools returns an error naming each program that is not on PATH and
+// the Debian package that provides it.
+func CheckTools(programs ...string) error {
+	var missing []string
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			pkg := packageOf[p]
+			if pkg == "" {
+				pkg = "unknown package"
+			}
+			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", p, pkg))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing programs: %s; install them with apt-get install", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // PackageOf names the Debian package that provides program, or "" when

@@ -22,6 +22,7 @@ type PerfOptions struct {
 	Exchanges int           // -n: stop after this many DISCOVERs
 	Duration  time.Duration // -p: stop after this long
 	DropTime  time.Duration // -d: an answer later than this is a drop; default 1s
+	ExitWait  time.Duration // -W: after the last exchange, keep receiving this long
 	Unique    bool          // -u: count addresses handed out twice
 	Seed      int           // -s: repeatable client MACs when non-zero
 }
@@ -51,6 +52,9 @@ func RunPerfdhcp(ctx context.Context, ns *netns.NS, opt PerfOptions) (PerfResult
 	}
 	if opt.DropTime > 0 {
 		args = append(args, "-d", strconv.FormatFloat(opt.DropTime.Seconds(), 'f', 3, 64))
+	}
+	if opt.ExitWait > 0 {
+		args = append(args, "-W", strconv.FormatInt(opt.ExitWait.Microseconds(), 10))
 	}
 	if opt.Unique {
 		args = append(args, "-u")
