@@ -98,11 +98,6 @@ func TestFullDiskChild(t *testing.T) {
 	filler := filepath.Join(mnt, "filler")
 	opts := Options{Dir: dir, Log: zaptest.NewLogger(t), MinFreeBytes: fullDiskReserve}
 	ctx := context.Background()
-	mountTmpfs := func() {
-		if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=32m"); err != nil {
-			t.Fatalf("mount tmpfs on %s: %v", mnt, err)
-		}
-	}
 	commitRange := func(s *Store, from, to int) {
 		for i := from; i < to; i++ {
 			if err := s.Commit(ctx, fullDiskLease(i)); err != nil {
@@ -110,16 +105,25 @@ func TestFullDiskChild(t *testing.T) {
 			}
 		}
 	}
-
-	switch phase := os.Getenv(fullDiskPhaseEnv); phase {
-	case "fill":
-		mountTmpfs()
+	// filledStore mounts the tmpfs, commits leases 0..n-1 to a store with
+	// the given reserve, then fills the disk.
+	filledStore := func(reserve int64, n int) *Store {
+		if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=32m"); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v", mnt, err)
+		}
+		opts.MinFreeBytes = reserve
 		s, err := Open(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		commitRange(s, 0, 1000)
+		commitRange(s, 0, n)
 		fillDisk(t, filler)
+		return s
+	}
+
+	switch phase := os.Getenv(fullDiskPhaseEnv); phase {
+	case "fill":
+		s := filledStore(fullDiskReserve, 1000)
 		for i := 1000; i < 1100; i++ {
 			err := s.Commit(ctx, fullDiskLease(i))
 			if !errors.Is(err, ErrLowDiskSpace) {
@@ -176,14 +180,7 @@ func TestFullDiskChild(t *testing.T) {
 		commitRange(s, 1000, 1100) // and it takes writes again
 
 	case "noreserve":
-		mountTmpfs()
-		opts.MinFreeBytes = -1
-		s, err := Open(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		commitRange(s, 0, 100)
-		fillDisk(t, filler)
+		s := filledStore(-1, 100)
 		for i := 100; i < 60000; i++ {
 			if err := s.Commit(ctx, fullDiskLease(i)); err != nil {
 				t.Fatalf("badger returned an error instead of faulting: %v", err)
