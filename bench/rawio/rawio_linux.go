@@ -192,9 +192,9 @@ func (c *Conn) Receive(timeout time.Duration, fn func([]byte)) (int, error) {
 	if n > 0 || err != nil || timeout <= 0 {
 		return n, err
 	}
-	ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
+	ts := unix.NsecToTimespec(int64(timeout))
 	pfd := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
-	if _, err := unix.Poll(pfd, ms); err != nil && !errors.Is(err, unix.EINTR) {
+	if _, err := unix.Ppoll(pfd, &ts, nil); err != nil && !errors.Is(err, unix.EINTR) {
 		return 0, fmt.Errorf("poll packet socket: %w", err)
 	}
 	return c.receiveOnce(fn)
