@@ -67,7 +67,15 @@ func defaults() *Config {
 func parse(data []byte, file string) (*Config, error) {
 	root, err := parseYAML(data)
 	if err != nil {
-		return nil, syntaxError(file, err)
+		var e *Error
+		if !errors.As(err, &e) {
+			e = syntaxError(err)
+			if tabIndented(data, e.Line) {
+				e.Msg += "; indent with spaces, YAML does not allow tabs"
+			}
+		}
+		e.File = file
+		return nil, e
 	}
 	w := &walker{problems: problems{file: file}}
 	cfg := defaults()
@@ -101,7 +109,7 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		return nil, errors.New("more than one YAML document (a second \"---\"); keep the whole configuration in one")
+		return nil, &Error{Line: extra.Line, Msg: "more than one YAML document (a second \"---\"); keep the whole configuration in one"}
 	case !errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
@@ -113,19 +121,36 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 
 // syntaxError turns a YAML parser error ("... yaml: line 3: did not find
 // expected key") into an *Error carrying the line.
-func syntaxError(file string, err error) *Error {
+func syntaxError(err error) *Error {
 	msg := err.Error()
 	const marker = "yaml: line "
 	i := strings.Index(msg, marker)
 	if i < 0 {
-		return &Error{File: file, Msg: msg}
+		return &Error{Msg: msg}
 	}
 	num, rest, ok := strings.Cut(msg[i+len(marker):], ": ")
 	line, convErr := strconv.Atoi(num)
 	if !ok || convErr != nil {
-		return &Error{File: file, Msg: msg}
+		return &Error{Msg: msg}
 	}
-	return &Error{File: file, Line: line, Msg: msg[:i] + rest}
+	if strings.HasPrefix(rest, "did not find expected") {
+		// yaml.v3 numbers lines from 0 in its parser's (not its
+		// scanner's) errors.
+		line++
+	}
+	return &Error{Line: line, Msg: msg[:i] + rest}
+}
+
+// tabIndented reports whether the 1-based line of data starts with
+// whitespace that holds a tab.
+func tabIndented(data []byte, line int) bool {
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return false
+	}
+	l := lines[line-1]
+	indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+	return bytes.IndexByte(indent, '\t') >= 0
 }
 
 // mergeOptions puts the global options under each scope's own: a scope's

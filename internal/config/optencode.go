@@ -15,14 +15,16 @@ import (
 func encodeDomainList(names []string) ([]byte, error) {
 	var out []byte
 	offsets := map[string]int{} // name suffix -> where it was first written
+	listed := map[string]bool{}
 	for _, raw := range names {
 		name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(raw), "."))
 		if err := checkDomain(name, true); err != nil {
 			return nil, fmt.Errorf("%q is not a domain name: %w", raw, err)
 		}
-		if _, dup := offsets[name]; dup {
+		if listed[name] {
 			return nil, fmt.Errorf("%q is listed twice; remove one", raw)
 		}
+		listed[name] = true
 		labels := strings.Split(name, ".")
 		pointed := false
 		for i := range labels {
