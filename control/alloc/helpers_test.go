@@ -87,18 +87,25 @@ func checkInvariants(t testing.TB, s *Scope) {
 
 func (s *Scope) invariantError() error {
 	onList := make(map[int32]listID)
+	ids := []listID{listOffered}
 	for l := range s.lists {
-		lst := s.lists[l]
+		ids = append(ids, listID(l))
+	}
+	for _, l := range ids {
+		lst := *s.list(l)
 		n, prev := 0, noSlot
 		for i := lst.head; i != noSlot; i = s.slots[i].next {
 			sl := s.slots[i]
-			if sl.list != listID(l) || sl.prev != prev {
+			if sl.list != l || sl.prev != prev {
 				return fmt.Errorf("list %d: slot %d has list %d prev %d, want %d %d", l, i, sl.list, sl.prev, l, prev)
 			}
 			if _, dup := onList[i]; dup || n > len(s.slots) {
 				return fmt.Errorf("list %d: slot %d seen twice", l, i)
 			}
-			onList[i] = listID(l)
+			if l == listOffered && prev != noSlot && s.slots[prev].heldUntil > sl.heldUntil {
+				return fmt.Errorf("offer queue out of order at slot %d", i)
+			}
+			onList[i] = l
 			prev = i
 			n++
 		}
@@ -111,15 +118,20 @@ func (s *Scope) invariantError() error {
 		idx := int32(i)
 		sl := s.slots[i]
 		counts[sl.state]++
-		_, listed := onList[idx]
-		wantListed := sl.state == stFree && sl.flags == 0
-		if listed != wantListed {
-			return fmt.Errorf("slot %d (%v) state %d flags %b: on a list %v, want %v", i, s.addrOf(idx), sl.state, sl.flags, listed, wantListed)
+		l, listed := onList[idx]
+		if !listed {
+			l = listNone
 		}
-		if !listed && sl.list != listNone {
-			return fmt.Errorf("slot %d: list %d but not linked", i, sl.list)
+		switch {
+		case sl.list != l:
+			return fmt.Errorf("slot %d: list %d but linked on %d", i, sl.list, l)
+		case sl.state == stOffered && l != listOffered,
+			sl.state == stFree && sl.flags == 0 && l == listNone,
+			sl.state != stFree && sl.state != stOffered && l != listNone,
+			sl.state == stFree && sl.flags != 0 && l != listNone:
+			return fmt.Errorf("slot %d (%v) state %d flags %b is on list %d", i, s.addrOf(idx), sl.state, sl.flags, l)
 		}
-		timed := sl.state != stFree
+		timed := sl.state == stActive || sl.state == stDeclined
 		if (sl.heapPos != noSlot) != timed {
 			return fmt.Errorf("slot %d state %d: heapPos %d", i, sl.state, sl.heapPos)
 		}

@@ -32,28 +32,33 @@ const (
 	flagOutside                        // not inside any pool
 )
 
-// listID names a free list. Today there is one owner (this server) and two
-// kinds; failover adds owners as listID = owner*numListKinds + kind.
+// listID names a list threaded through the slots: a free list, or the
+// queue of held offers. Today there is one owner (this server) and two
+// free-list kinds; failover adds owners as listID = owner*numListKinds + kind.
 type listID uint8
 
 const (
 	listFresh    listID = iota // no client remembered for the address
 	listRecycled               // last client remembered; oldest first
 	numListKinds
-	listNone listID = 0xff
+	listOffered listID = 0xfe // offers, in the order their holds end
+	listNone    listID = 0xff
 )
 
 // slot is the per-address state. rec, when set, belongs to key, except for
-// declined addresses whose key is empty.
+// declined addresses whose key is empty. Offers are timed by heldUntil on
+// the offer queue (all holds are equally long, so the queue is in deadline
+// order); leases and declines by the heap.
 type slot struct {
-	rec     *lease.Lease
-	key     ClientKey
-	prev    int32
-	next    int32
-	heapPos int32
-	state   slotState
-	flags   slotFlags
-	list    listID
+	rec       *lease.Lease
+	key       ClientKey
+	heldUntil int64 // Unix nanoseconds; offers only
+	prev      int32
+	next      int32
+	heapPos   int32
+	state     slotState
+	flags     slotFlags
+	list      listID
 }
 
 // dlist is the head and tail of an intrusive list threaded through slots.
@@ -130,9 +135,23 @@ func (s *Scope) addrOf(i int32) netip.Addr {
 	return u32Addr(segs[k].first + uint32(i-segs[k].base))
 }
 
+// list returns the list named l.
+func (s *Scope) list(l listID) *dlist {
+	if l == listOffered {
+		return &s.offers
+	}
+	return &s.lists[l]
+}
+
+// onFreeList says whether slot i is free and may be handed out.
+func (s *Scope) onFreeList(i int32) bool {
+	sl := &s.slots[i]
+	return sl.state == stFree && sl.list != listNone
+}
+
 // pushBack appends slot i to list l.
 func (s *Scope) pushBack(l listID, i int32) {
-	sl, lst := &s.slots[i], &s.lists[l]
+	sl, lst := &s.slots[i], s.list(l)
 	sl.list, sl.next, sl.prev = l, noSlot, lst.tail
 	if lst.tail == noSlot {
 		lst.head = i
@@ -145,7 +164,7 @@ func (s *Scope) pushBack(l listID, i int32) {
 
 // pushFront prepends slot i to list l.
 func (s *Scope) pushFront(l listID, i int32) {
-	sl, lst := &s.slots[i], &s.lists[l]
+	sl, lst := &s.slots[i], s.list(l)
 	sl.list, sl.prev, sl.next = l, noSlot, lst.head
 	if lst.head == noSlot {
 		lst.tail = i
@@ -156,13 +175,37 @@ func (s *Scope) pushFront(l listID, i int32) {
 	lst.n++
 }
 
+// queueOffer puts offered slot i on the offer queue, which stays in
+// heldUntil order: callers' clocks may disagree a little, so it walks back
+// from the tail past later holds (normally none).
+func (s *Scope) queueOffer(i int32) {
+	until := s.slots[i].heldUntil
+	p := s.offers.tail
+	for p != noSlot && s.slots[p].heldUntil > until {
+		p = s.slots[p].prev
+	}
+	if p == noSlot {
+		s.pushFront(listOffered, i)
+		return
+	}
+	sl := &s.slots[i]
+	sl.list, sl.prev, sl.next = listOffered, p, s.slots[p].next
+	if sl.next == noSlot {
+		s.offers.tail = i
+	} else {
+		s.slots[sl.next].prev = i
+	}
+	s.slots[p].next = i
+	s.offers.n++
+}
+
 // unlink removes slot i from whatever list it is on.
 func (s *Scope) unlink(i int32) {
 	sl := &s.slots[i]
 	if sl.list == listNone {
 		return
 	}
-	lst := &s.lists[sl.list]
+	lst := s.list(sl.list)
 	if sl.prev == noSlot {
 		lst.head = sl.next
 	} else {

@@ -62,7 +62,7 @@ func (s *Scope) clear(i int32) {
 	s.unlink(i)
 	s.unschedule(i)
 	s.setKey(i, "")
-	s.slots[i].rec = nil
+	s.dropRecord(i)
 	s.setState(i, stFree)
 }
 

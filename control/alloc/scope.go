@@ -41,7 +41,8 @@ type Scope struct {
 	extraSlot map[uint32]int32 // outside-the-pools address -> slot
 
 	lists         [numListKinds]dlist
-	recycledDirty bool // Restore appended to the recycled list out of order
+	offers        dlist // held offers, oldest first
+	recycledDirty bool  // Restore appended to the recycled list out of order
 
 	timers  []timer             // min-heap of deadlines
 	clients map[ClientKey]int32 // client -> its offer, lease or previous address
@@ -56,6 +57,7 @@ type Scope struct {
 	counts    [numStates]int // slots per state
 	exhausted uint64         // ErrNoAddrAvail returned
 	pending   []lease.Lease  // changes made outside Expire, returned by the next Expire
+	spare     []*lease.Lease // dropped records kept for reuse
 }
 
 // NewScope builds the allocator of one scope. offerHold (> 0) is how long an
@@ -107,6 +109,7 @@ func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, e
 	for i := range s.lists {
 		s.lists[i] = dlist{head: noSlot, tail: noSlot}
 	}
+	s.offers = dlist{head: noSlot, tail: noSlot}
 	for i := int32(0); i < s.poolSlots; i++ {
 		if s.slots[i].flags == 0 {
 			s.pushBack(listFresh, i)
@@ -290,9 +293,10 @@ func (s *Scope) clientSlot(k ClientKey) (int32, bool) {
 // free makes slot i free and, if it may be handed out, links it on list l
 // (at the back for recycled, at the front for fresh).
 func (s *Scope) free(i int32, l listID) {
+	s.unlink(i)
 	s.unschedule(i)
 	s.setState(i, stFree)
-	if s.slots[i].flags != 0 || s.slots[i].list != listNone {
+	if s.slots[i].flags != 0 {
 		return
 	}
 	if l == listRecycled {
@@ -339,9 +343,6 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 	defer s.mu.Unlock()
 	t := nanos(now)
 	s.expireLocked(now, t)
-	if s.recycledDirty {
-		s.sortRecycled()
-	}
 	if hasRes {
 		i := s.slotOrAdd(addrU32(s.reservations[res].IP))
 		if s.usableBy(i, c.Key) {
@@ -361,13 +362,13 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 			// outside the pools): give it another.
 		case sl.state == stActive:
 			return s.addrOf(i), nil
-		case sl.state == stOffered, sl.state == stFree && sl.list != listNone:
+		case sl.state == stOffered, s.onFreeList(i):
 			s.hold(i, c.Key, t)
 			return s.addrOf(i), nil
 		}
 	}
 	if requested.Is4() {
-		if i, ok := s.poolSlot(addrU32(requested)); ok && s.slots[i].list != listNone {
+		if i, ok := s.poolSlot(addrU32(requested)); ok && s.onFreeList(i) {
 			s.hold(i, c.Key, t)
 			return requested, nil
 		}
@@ -393,11 +394,12 @@ func (s *Scope) hold(i int32, k ClientKey, now int64) {
 	sl := &s.slots[i]
 	s.unlink(i)
 	if sl.key != k {
-		sl.rec = nil // the previous client's expired lease: it loses its affinity
+		s.dropRecord(i) // the previous client's expired lease: it loses its affinity
 	}
 	s.setKey(i, k)
 	s.setState(i, stOffered)
-	s.schedule(i, addNanos(now, s.offerHold))
+	sl.heldUntil = addNanos(now, s.offerHold)
+	s.queueOffer(i)
 }
 
 func addNanos(t int64, d time.Duration) int64 {
@@ -476,15 +478,16 @@ func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration
 		case stOffered:
 			s.cancelOffer(j, c.Key)
 		case stActive:
-			s.schedule(j, t) // one lease per client: end the old one now
+			// One lease per client: the old one ends now.
+			s.slots[j].rec.Expiry = now
+			s.schedule(j, t)
 		}
 	}
 	sl := &s.slots[i]
 	s.unlink(i)
 	rec := sl.rec
 	if rec == nil || sl.key != c.Key {
-		rec = &lease.Lease{IP: s.addrOf(i)}
-		sl.rec = rec
+		rec = s.newRecord(i)
 	}
 	if rec.State != lease.StateActive || rec.Start.IsZero() {
 		rec.Start = now
@@ -502,6 +505,33 @@ func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration
 	s.setState(i, stActive)
 	s.schedule(i, addNanos(t, leaseTime))
 	return *rec
+}
+
+// maxSpareRecords bounds the lease records kept for reuse.
+const maxSpareRecords = 256
+
+// newRecord gives slot i an empty lease record for its address, reusing a
+// spare one when there is one. Records are only ever copied out by value,
+// so reusing the struct is safe; its byte slices are never written.
+func (s *Scope) newRecord(i int32) *lease.Lease {
+	var rec *lease.Lease
+	if n := len(s.spare); n > 0 {
+		rec, s.spare = s.spare[n-1], s.spare[:n-1]
+		*rec = lease.Lease{}
+	} else {
+		rec = new(lease.Lease)
+	}
+	rec.IP = s.addrOf(i)
+	s.slots[i].rec = rec
+	return rec
+}
+
+// dropRecord removes slot i's lease record, keeping it for reuse.
+func (s *Scope) dropRecord(i int32) {
+	if rec := s.slots[i].rec; rec != nil && len(s.spare) < maxSpareRecords {
+		s.spare = append(s.spare, rec)
+	}
+	s.slots[i].rec = nil
 }
 
 // keepOrClone returns old when it already holds the bytes of b, else a copy
@@ -529,6 +559,9 @@ func (s *Scope) Release(c Client, ip netip.Addr, now time.Time) (lease.Lease, bo
 	i, ok := s.heldSlot(c.Key, ip, false)
 	if !ok {
 		return lease.Lease{}, false
+	}
+	if s.recycledDirty {
+		s.sortRecycled()
 	}
 	rec := s.slots[i].rec
 	rec.State = lease.StateReleased
@@ -566,8 +599,8 @@ func (s *Scope) Decline(c Client, ip netip.Addr, now time.Time) (lease.Lease, bo
 	if !ok {
 		return lease.Lease{}, false
 	}
-	sl := &s.slots[i]
-	sl.rec = &lease.Lease{
+	s.unlink(i) // from the offer queue
+	*s.newRecord(i) = lease.Lease{
 		IP:        ip,
 		State:     lease.StateAbandoned,
 		ClientID:  keepOrClone(nil, c.ClientID),
@@ -582,7 +615,7 @@ func (s *Scope) Decline(c Client, ip netip.Addr, now time.Time) (lease.Lease, bo
 	s.setKey(i, "")
 	s.setState(i, stDeclined)
 	s.schedule(i, addNanos(nanos(now), s.declineHold))
-	return *sl.rec, true
+	return *s.slots[i].rec, true
 }
 
 // Expire processes every deadline up to now: Active leases past their
@@ -601,19 +634,23 @@ func (s *Scope) Expire(now time.Time) []lease.Lease {
 }
 
 func (s *Scope) expireLocked(now time.Time, t int64) {
+	if s.recycledDirty {
+		s.sortRecycled() // before anything else joins the recycled list
+	}
+	for i := s.offers.head; i != noSlot && s.slots[i].heldUntil <= t; i = s.offers.head {
+		s.cancelOffer(i, s.slots[i].key)
+	}
 	for len(s.timers) > 0 && s.timers[0].at <= t {
 		i := s.timers[0].idx
 		sl := &s.slots[i]
 		switch sl.state {
-		case stOffered:
-			s.cancelOffer(i, sl.key)
 		case stActive:
 			sl.rec.State = lease.StateExpired
 			s.pending = append(s.pending, *sl.rec)
 			s.free(i, listRecycled)
 		case stDeclined:
 			s.pending = append(s.pending, lease.Lease{IP: sl.rec.IP, State: lease.StateFree, Updated: now})
-			sl.rec = nil
+			s.dropRecord(i)
 			s.free(i, listRecycled)
 		default:
 			s.unschedule(i)
@@ -631,7 +668,7 @@ func (s *Scope) Delete(ip netip.Addr) (lease.Lease, bool) {
 		return lease.Lease{}, false
 	}
 	out := *rec
-	s.slots[i].rec = nil
+	s.dropRecord(i)
 	s.setKey(i, "")
 	s.free(i, listFresh)
 	return out, true

@@ -629,3 +629,18 @@ func TestNoIdentity(t *testing.T) {
 		t.Errorf("same client with and without Key got %v and %v", a, b)
 	}
 }
+
+func TestOfferQueueToleratesClockSkew(t *testing.T) {
+	s := mustScope(t, scopeCfg(rng("10.0.0.1", "10.0.0.10")))
+	// Workers' clocks disagree: offers arrive out of time order.
+	skew := []time.Duration{5, 3, 9, 1, 7, 7, 0}
+	for n, d := range skew {
+		mustOffer(t, s, hw(n), netip.Addr{}, t0.Add(d*time.Millisecond))
+		checkInvariants(t, s)
+	}
+	s.Expire(t0.Add(testOfferHold + 4*time.Millisecond)) // lapses those made at 0, 1 and 3 ms
+	if st := s.Stats(); st.Offered != 4 {
+		t.Errorf("%d offers held, want 4", st.Offered)
+	}
+	checkInvariants(t, s)
+}

@@ -1,0 +1,82 @@
+package alloc
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/xdhcp/xdhcp/internal/config"
+)
+
+// benchScope returns a /16 scope (65534 pool addresses) with `used` of them
+// leased to other clients.
+func benchScope(b *testing.B, used int) *Scope {
+	b.Helper()
+	s, err := NewScope(config.Scope{
+		Subnet: netip.MustParsePrefix("10.0.0.0/16"),
+		Pools:  []config.Range{rng("10.0.0.1", "10.0.255.254")},
+	}, testOfferHold, testDeclineHold)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for n := range used {
+		c := hw(n)
+		c.HWAddr[2] = 1 // apart from the benchmark's clients
+		c.Key = KeyOf(nil, 1, c.HWAddr)
+		a, err := s.Offer(c, netip.Addr{}, t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Older leases expire before the benchmark's, as in a running server.
+		if _, err := s.Request(c, a, testLeaseTime-time.Minute, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkOfferRequest measures one DISCOVER+REQUEST (Offer then Request)
+// plus the operation that gives the address back, on a nearly empty and a
+// nearly full /16 pool: the cost must not grow with the pool's use.
+//
+//   - new: the client is unknown (the address is then deleted, so the next
+//     client takes it from the free lists);
+//   - returning: the client released its previous address and gets it back.
+func BenchmarkOfferRequest(b *testing.B) {
+	const clients = 1024
+	for _, fill := range []struct {
+		name string
+		used int
+	}{{"empty", 0}, {"full", 65534 - clients}} {
+		for _, mode := range []string{"new", "returning"} {
+			b.Run(fill.name+"/"+mode, func(b *testing.B) {
+				s := benchScope(b, fill.used)
+				cs := make([]Client, clients)
+				for n := range cs {
+					cs[n] = hw(n)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for n := 0; b.Loop(); n++ {
+					c := cs[n%clients]
+					a, err := s.Offer(c, netip.Addr{}, t0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.Request(c, a, testLeaseTime, t0); err != nil {
+						b.Fatal(err)
+					}
+					if mode == "new" {
+						s.Delete(a)
+					} else {
+						s.Release(c, a, t0)
+					}
+				}
+				b.StopTimer()
+				if st := s.Stats(); st.Free+st.Active+st.Offered != st.Total {
+					b.Fatalf("stats %+v do not add up", st)
+				}
+			})
+		}
+	}
+}
