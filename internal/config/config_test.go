@@ -28,13 +28,26 @@ scopes:
     pools: [192.0.2.100-192.0.2.199]
 `
 
+// valueCheck is one decoded value and what it should be.
+type valueCheck struct {
+	name      string
+	got, want any
+}
+
+// checkValues reports every check whose value differs.
+func checkValues(t *testing.T, checks []valueCheck) {
+	t.Helper()
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
 func TestParseMinimalGetsDefaults(t *testing.T) {
 	cfg := mustParse(t, minimal)
 	s := cfg.Server
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkValues(t, []valueCheck{
 		{"interfaces", strings.Join(s.Interfaces, ","), "eth1"},
 		{"address", s.Address, netip.Addr{}},
 		{"data-dir", s.DataDir, "/var/lib/xdhcp"},
@@ -60,12 +73,7 @@ func TestParseMinimalGetsDefaults(t *testing.T) {
 		{"protocol", cfg.Scopes[0].Protocol, ProtocolDHCP},
 		{"scope options", len(cfg.Scopes[0].Options), 0},
 		{"scope line", cfg.Scopes[0].Line, 4},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 	if cfg.Options == nil || cfg.Scopes[0].Options == nil {
 		t.Error("options maps are nil; want empty maps")
 	}
@@ -100,10 +108,7 @@ scopes:
       - {hw-address: 02-00-00-00-00-07, ip: 10.0.1.7}
 `)
 	s := cfg.Server
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkValues(t, []valueCheck{
 		{"interfaces", strings.Join(s.Interfaces, ","), "eth1,eth2"},
 		{"address", s.Address, netip.MustParseAddr("192.0.2.1")},
 		{"data-dir", s.DataDir, "/srv/xdhcp"},
@@ -127,12 +132,7 @@ scopes:
 		{"protocol bootp", cfg.Scopes[1].Protocol, ProtocolBOOTP},
 		{"/32 reservation", cfg.Scopes[1].Reservations[0].IP, netip.MustParseAddr("10.0.1.7")},
 		{"reservation line", cfg.Scopes[1].Reservations[0].Line, 26},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 }
 
 func TestParseBurstDefault(t *testing.T) {

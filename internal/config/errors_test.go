@@ -135,7 +135,9 @@ func TestParseRejects(t *testing.T) {
 		{"bad route", head + "    options:\n      classless-static-routes: [\"10.0.0.0/8 192.0.2.1\"]  #<\n", []string{`scopes[0].options.classless-static-routes[0] "10.0.0.0/8 192.0.2.1": write a route as "prefix via router"`}},
 		{"route host bits", head + "    options:\n      classless-static-routes: [\"10.1.0.0/8 via 192.0.2.1\"]  #<\n", []string{"destination has host bits set; write 10.0.0.0/8"}},
 		{"duplicate route", head + "    options:\n      classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\", \"10.0.0.0/8 via 192.0.2.2\"]  #<\n", []string{"a second route to 10.0.0.0/8"}},
-		{"routes without default", head + "    options:\n      routers: [192.0.2.1]\n      classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]  #<\n", []string{"scopes[0].options.classless-static-routes: clients that get classless-static-routes ignore routers", "0.0.0.0/0 via"}},
+		{"routes without default", head + "    options:\n      routers: [192.0.2.1]\n      classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]  #<\n", []string{"scopes[0].options.classless-static-routes: clients that get classless-static-routes ignore routers", "0.0.0.0/0 via <router>"}},
+		{"global routes and routers", "server:\n  interfaces: [eth1]\noptions:\n  routers: [192.0.2.1]\n  classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{"options.classless-static-routes: clients that get"}},
+		{"global routes, scope routers", "server:\n  interfaces: [eth1]\noptions:\n  classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]\nscopes:\n  - subnet: 192.0.2.0/24\n    options:\n      routers: [192.0.2.1]  #<\n", []string{"scopes[0].options.routers: clients that get classless-static-routes ignore routers"}},
 		{"global routers, scope routes", "server:\n  interfaces: [eth1]\noptions:\n  routers: [192.0.2.1]\nscopes:\n  - subnet: 192.0.2.0/24\n    options:\n      classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]  #<\n", []string{"ignore routers"}},
 		{"generic ip scalar", head + "    options:\n      \"224\": 192.0.2.7  #<\n", []string{`scopes[0].options.224 "192.0.2.7": looks like an IPv4 address; write [192.0.2.7]`, `"text:192.0.2.7"`}},
 		{"generic bool", head + "    options:\n      \"200\": true  #<\n", []string{`scopes[0].options.200 "true": YAML reads this as bool; quote it`}},
@@ -248,5 +250,16 @@ func TestParseEmpty(t *testing.T) {
 		if _, err := Parse([]byte(doc)); err == nil {
 			t.Errorf("Parse(%q) accepted an empty file", doc)
 		}
+	}
+}
+
+// TestGlobalRoutesConflictReportedOnce checks that a conflict in the global
+// options is one problem, not one per scope.
+func TestGlobalRoutesConflictReportedOnce(t *testing.T) {
+	doc := "server: {interfaces: [eth1]}\noptions:\n  routers: [192.0.2.1]\n  classless-static-routes: [\"10.0.0.0/8 via 192.0.2.1\"]\nscopes:\n" +
+		"  - subnet: 192.0.2.0/24\n  - subnet: 198.51.100.0/24\n  - subnet: 203.0.113.0/24\n"
+	_, err := Parse([]byte(doc))
+	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "line 4: options.classless-static-routes") {
+		t.Errorf("err = %v, want exactly one problem on line 4", err)
 	}
 }

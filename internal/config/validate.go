@@ -20,6 +20,10 @@ func (w *walker) validate(cfg *Config, m *meta) {
 	if rl := &cfg.Dataplane.RateLimit; !m.burstSet {
 		rl.Burst = 2 * rl.PerClientPPS
 	}
+	_, globalRouters := cfg.Options[3]
+	if routes, ok := cfg.Options[121]; ok && globalRouters && !hasDefaultRoute(routes) {
+		w.bad(m.globalLines[121], "options.classless-static-routes", "%s", routesWithoutDefault)
+	}
 	w.checkSubnetOverlaps(cfg, m)
 	for i := range cfg.Scopes {
 		w.checkScope(cfg, m, i)
@@ -140,24 +144,35 @@ func (w *walker) checkReservationIP(cfg *Config, m *meta, i int, r Reservation, 
 	}
 }
 
-// checkRoutes refuses classless static routes without a default route when
-// routers is set too: clients then ignore routers (RFC 3442 §1), so they
-// would lose their default gateway.
+// checkRoutes refuses classless static routes without a default route
+// alongside routers: clients that get option 121 ignore option 3 (RFC 3442),
+// so they would lose their default gateway. The global pair is checked once
+// in validate; here a scope is checked when it sets either option itself.
 func (w *walker) checkRoutes(cfg *Config, m *meta, i int) {
 	s, sm := &cfg.Scopes[i], &m.scopes[i]
-	routes, ok := s.Options[121]
-	line := sm.optionLines[121]
-	where := sm.path + ".options.classless-static-routes"
-	if !ok {
-		routes, ok = cfg.Options[121]
-		line, where = m.globalLines[121], "options.classless-static-routes"
+	routes, ownRoutes := s.Options[121]
+	_, ownRouters := s.Options[3]
+	if !ownRoutes && !ownRouters {
+		return
 	}
-	_, scopeRouters := s.Options[3]
+	if !ownRoutes {
+		routes = cfg.Options[121]
+	}
 	_, globalRouters := cfg.Options[3]
-	if ok && (scopeRouters || globalRouters) && !hasDefaultRoute(routes) {
-		w.bad(line, where, "clients that get classless-static-routes ignore routers (RFC 3442), so %s would have no default route; add \"0.0.0.0/0 via <router>\" to the routes or drop routers", sm.path)
+	if routes == nil || !(ownRouters || globalRouters) || hasDefaultRoute(routes) {
+		return
 	}
+	line, where := sm.optionLines[121], sm.path+".options.classless-static-routes"
+	if !ownRoutes {
+		line, where = sm.optionLines[3], sm.path+".options.routers"
+	}
+	w.bad(line, where, "%s", routesWithoutDefault)
 }
+
+// routesWithoutDefault explains the routers and classless-static-routes
+// conflict.
+const routesWithoutDefault = "clients that get classless-static-routes ignore routers (RFC 3442), so they would have no default route; " +
+	"add \"0.0.0.0/0 via <router>\" to classless-static-routes, or drop routers"
 
 // checkPoolOverlaps refuses pools that share addresses, within a scope or
 // across scopes; the pool later in the file gets the message.
