@@ -76,6 +76,9 @@ func TestPerfdhcpLoadHandsOutDistinctLeases(t *testing.T) {
 	d, host := perfLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// What reached the client side, to tell server drops from perfdhcp's.
+	wire, err := dhcpclients.StartCapture(ctx, host, HostIface, "udp port 67 and src host 198.18.0.1", "", "dhcp.option.dhcp")
+	mustDo(t, err)
 	const n = 2000
 	res, err := dhcpclients.RunPerfdhcp(ctx, host, dhcpclients.PerfOptions{
 		Iface: HostIface, Rate: 250, Clients: 1 << 30, Exchanges: n, Duration: 40 * time.Second,
@@ -86,9 +89,20 @@ func TestPerfdhcpLoadHandsOutDistinctLeases(t *testing.T) {
 	}
 	do, ra := res.DiscoverOffer, res.RequestAck
 	t.Logf("perfdhcp: DISCOVER-OFFER %+v, REQUEST-ACK %+v", do, ra)
-	if do.Sent != n || do.Received != n || do.Drops != 0 || ra.Sent != n || ra.Received != n || ra.Drops != 0 ||
+	rows, err := wire.Stop()
+	mustDo(t, err)
+	types := make(map[string]int)
+	for _, r := range rows {
+		types[r[0]]++
+	}
+	t.Logf("server replies seen on the client's link: %d OFFER, %d ACK, %d NAK", types["2"], types["5"], types["6"])
+	if dp, err := d.CtlText(ctx, "dataplane"); err == nil {
+		t.Logf("xdhcpctl dataplane:\n%s", dp)
+	}
+	// perfdhcp may start a few exchanges past -n; every one must complete.
+	if do.Sent < n || do.Received != do.Sent || do.Drops != 0 || ra.Sent != do.Sent || ra.Received != ra.Sent || ra.Drops != 0 ||
 		do.NonUnique+ra.NonUnique+do.Rejected+ra.Rejected != 0 {
-		t.Fatalf("want %d clean DORA exchanges\n%s", n, res.Output)
+		t.Fatalf("want at least %d DORA exchanges, none dropped or duplicated\n%s", n, res.Output)
 	}
 	ips, hws := make(map[string]bool), make(map[string]bool)
 	for _, l := range leases(t, d) {
@@ -96,8 +110,8 @@ func TestPerfdhcpLoadHandsOutDistinctLeases(t *testing.T) {
 			ips[l.IP], hws[l.HWAddress] = true, true
 		}
 	}
-	if len(ips) != n || len(hws) != n {
-		t.Fatalf("xdhcpctl leases: %d distinct active addresses for %d distinct clients, want %d of each", len(ips), len(hws), n)
+	if len(ips) != ra.Received || len(hws) != ra.Received {
+		t.Fatalf("xdhcpctl leases: %d distinct active addresses for %d distinct clients, want %d of each", len(ips), len(hws), ra.Received)
 	}
 }
 
