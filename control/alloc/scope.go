@@ -247,12 +247,13 @@ func (s *Scope) reservationOf(c Client) (int, bool) {
 	return 0, false
 }
 
-// nanos converts t to Unix nanoseconds, saturating far past and future.
+// nanos converts t to Unix nanoseconds, saturating outside the range
+// int64 can hold (the zero time counts as the far past).
 func nanos(t time.Time) int64 {
-	switch {
-	case t.IsZero() || t.Year() < 1678:
+	if t.Before(time.Unix(0, math.MinInt64)) {
 		return math.MinInt64
-	case t.Year() > 2261:
+	}
+	if t.After(time.Unix(0, math.MaxInt64)) {
 		return math.MaxInt64
 	}
 	return t.UnixNano()

@@ -531,8 +531,8 @@ func TestMovingEndsTheOldLease(t *testing.T) {
 	now := t0.Add(time.Minute)
 	moved := mustRequest(t, s, hw(1), ip("10.0.0.7"), now)
 	got := s.Expire(now)
-	if len(got) != 1 || got[0].IP != old.IP || got[0].State != lease.StateExpired {
-		t.Fatalf("Expire after moving = %+v, want %v expired", got, old.IP)
+	if len(got) != 1 || got[0].IP != old.IP || got[0].State != lease.StateExpired || !got[0].Expiry.Equal(now) {
+		t.Fatalf("Expire after moving = %+v, want %v expired at %v", got, old.IP, now)
 	}
 	if l, ok := s.LookupClient(hw(1).Key); !ok || l.IP != moved.IP {
 		t.Errorf("LookupClient = %+v, want %v", l, moved.IP)
