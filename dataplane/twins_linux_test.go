@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"encoding/binary"
 	"testing"
 	"time"
 
@@ -51,27 +50,4 @@ func xdpTwin(tb testing.TB, cfg config.Dataplane) twin {
 func forBothTwins(t *testing.T, cfg config.Dataplane, fn func(t *testing.T, tw twin)) {
 	t.Run("go", func(t *testing.T) { fn(t, filterTwin(cfg)) })
 	t.Run("xdp", func(t *testing.T) { fn(t, xdpTwin(t, cfg)) })
-}
-
-// keyIn returns a MAC address whose RFC 3074 bucket is b.
-func keyIn(b uint8) []byte {
-	for i := 0; ; i++ {
-		m := []byte{0x02, 0x00, 0x5e, byte(i >> 16), byte(i >> 8), byte(i)}
-		if loadbalance.Hash(m) == b {
-			return m
-		}
-	}
-}
-
-// keyWhere returns a MAC address whose bucket satisfies want, searching
-// from seed.
-func keyWhere(seed int, want func(uint8) bool) []byte {
-	for i := seed; ; i++ {
-		m := make([]byte, 6)
-		m[0] = 0x02
-		binary.BigEndian.PutUint32(m[2:], uint32(i))
-		if want(loadbalance.Hash(m)) {
-			return m
-		}
-	}
 }
