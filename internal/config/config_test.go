@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -296,20 +297,47 @@ func TestDocsExamplesParse(t *testing.T) {
 	}
 }
 
-// TestParseLargeFile checks that many scopes and reservations parse and
-// that the cross-scope checks stay fast enough for an ISP-sized file.
-func TestParseLargeFile(t *testing.T) {
+// largeFile returns a file of n /24 scopes, each with a pool and a
+// reservation.
+func largeFile(n int) []byte {
 	var b strings.Builder
 	b.WriteString("server: {interfaces: [eth1]}\nscopes:\n")
-	for i := 0; i < 2000; i++ {
-		x, y := 10+i/256, i%256
-		b.WriteString("  - subnet: " + netip.AddrFrom4([4]byte{byte(x), byte(y), 0, 0}).String() + "/24\n")
-		b.WriteString("    pools: [" + netip.AddrFrom4([4]byte{byte(x), byte(y), 0, 10}).String() + "-" + netip.AddrFrom4([4]byte{byte(x), byte(y), 0, 250}).String() + "]\n")
-		b.WriteString("    reservations: [{hw-address: \"02:00:00:00:" + hex2(x) + ":" + hex2(y) + "\", ip: " + netip.AddrFrom4([4]byte{byte(x), byte(y), 0, 5}).String() + "}]\n")
+	for i := 0; i < n; i++ {
+		x, y := byte(10+i/256), byte(i%256)
+		addr := func(last byte) string { return netip.AddrFrom4([4]byte{x, y, 0, last}).String() }
+		b.WriteString("  - subnet: " + addr(0) + "/24\n")
+		b.WriteString("    pools: [" + addr(10) + "-" + addr(250) + "]\n")
+		b.WriteString("    reservations: [{hw-address: \"02:00:00:00:" + hex2(int(x)) + ":" + hex2(int(y)) + "\", ip: " + addr(5) + "}]\n")
 	}
-	cfg := mustParse(t, b.String())
-	if len(cfg.Scopes) != 2000 {
-		t.Errorf("got %d scopes, want 2000", len(cfg.Scopes))
+	return []byte(b.String())
+}
+
+// TestParseLargeFile checks that an ISP-sized file of many scopes parses.
+func TestParseLargeFile(t *testing.T) {
+	cfg := mustParse(t, string(largeFile(2000)))
+	if len(cfg.Scopes) != 2000 || len(cfg.Scopes[1999].Reservations) != 1 {
+		t.Errorf("got %d scopes, want 2000 each with a reservation", len(cfg.Scopes))
+	}
+}
+
+// BenchmarkParse measures parsing the example file and a 2000-scope file.
+func BenchmarkParse(b *testing.B) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "single.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		data []byte
+	}{{"example", example}, {"scopes-2000", largeFile(2000)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.data)))
+			for b.Loop() {
+				if _, err := Parse(bc.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -54,6 +54,7 @@ func TestOptionEncoding(t *testing.T) {
 		{`"224"`, `"3600"`, 224, []byte("3600")},
 		{`"224"`, `""`, 224, []byte{}},
 		{"option-224", "x", 224, []byte("x")},
+		{"224", "x", 224, []byte("x")}, // an unquoted code is read the same
 		// A known code given by number keeps its type.
 		{`"3"`, "[192.0.2.1]", 3, []byte{192, 0, 2, 1}},
 		{`"26"`, "576", 26, []byte{0x02, 0x40}},
