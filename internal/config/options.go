@@ -65,8 +65,11 @@ func (w *walker) options(n *yaml.Node, path string, lines map[uint8]int) Options
 			return
 		}
 		keys[def.code] = k.Value
-		if !w.usable(v, p) {
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 			w.bad(k.Line, p, "has no value; give one or remove the key")
+			return
+		}
+		if !w.usable(v, p) {
 			return
 		}
 		data, ok := w.optionValue(def, v, p)
