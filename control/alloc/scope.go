@@ -22,7 +22,7 @@ var ErrNoAddrAvail = errors.New("no free address in the scope's pools")
 var ErrNotAvailable = errors.New("address not available to this client")
 
 // maxPoolAddresses bounds the pool addresses of one scope (slots are int32
-// and each costs about 64 bytes).
+// and each costs about 48 bytes, so a full-size scope needs about 800 MB).
 const maxPoolAddresses = 1 << 24
 
 // Scope allocates addresses from one configured scope. It has its own mutex
@@ -271,6 +271,11 @@ func (s *Scope) setState(i int32, st slotState) {
 // client's map entry if it pointed here.
 func (s *Scope) setKey(i int32, k ClientKey) {
 	sl := &s.slots[i]
+	if sl.key == k && k != "" {
+		if j, ok := s.clients[k]; ok && j == i {
+			return // already indexed: a lookup is cheaper than a store
+		}
+	}
 	if sl.key != k && sl.key != "" {
 		if j, ok := s.clients[sl.key]; ok && j == i {
 			delete(s.clients, sl.key)
