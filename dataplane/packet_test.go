@@ -14,6 +14,7 @@ type msg struct {
 	cookie          bool
 	options         []byte // raw options after the cookie
 	fixedLen        int    // cut the message to this length when > 0
+	xid             uint32 // 0x12000000 when 0
 }
 
 // opt encodes one option.
@@ -49,6 +50,9 @@ func (m msg) bytes() []byte {
 	b := make([]byte, bootpFixedLen, bootpFixedLen+4+len(m.options))
 	b[0], b[1], b[2] = m.op, m.htype, m.hlen
 	b[4] = 0x12 // xid
+	if m.xid != 0 {
+		binary.BigEndian.PutUint32(b[4:], m.xid)
+	}
 	binary.BigEndian.PutUint16(b[8:], m.secs)
 	copy(b[12:16], m.ciaddr[:])
 	copy(b[28:44], m.chaddr)
