@@ -87,6 +87,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.in.WithLabelValues(typeName(msg)).Inc() }
 func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.out.WithLabelValues(typeName(msg)).Inc() }
 func (m *metrics) drop(reason string)          { m.drops.WithLabelValues(reason).Inc() }
+func (m *metrics) dropN(reason string, n int)  { m.drops.WithLabelValues(reason).Add(float64(n)) }
 func (m *metrics) outcome(o handler.Outcome)   { m.outcomes.WithLabelValues(o.String()).Inc() }
 
 // StoreMetrics measures the lease store's durable commits. It exists

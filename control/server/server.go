@@ -210,7 +210,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, ifc := range s.ifaces {
 		for range workers {
 			s.wg.Add(1)
-			go s.readLoop(ifc)
+			go s.readLoop(ctx, ifc)
 		}
 	}
 	s.wg.Add(1)
@@ -243,11 +243,23 @@ func (s *Server) closeInterfaces() {
 	}
 }
 
-func (s *Server) readLoop(ifc *iface) {
+// readLoop is one worker: it reads a batch of datagrams, handles each,
+// sends the replies that need no lease at once, commits the batch's leases
+// in one durable store commit (grouped with other workers' by the store),
+// and only then sends the replies that carry them.
+func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 	defer s.wg.Done()
-	buf := make([]byte, 2048)
+	in := newInbox(ifc.conn)
+	out := newOutbox(ifc, s.metrics.sent, func(err error) {
+		s.metrics.drop("send-error")
+		s.log.Debug("send failed", zap.Error(err))
+	})
+	var (
+		leases []lease.Lease
+		held   []pendingReply // replies waiting for their leases to be durable
+	)
 	for {
-		n, from, err := ifc.conn.ReadFromUDPAddrPort(buf)
+		n, err := in.read()
 		if err != nil {
 			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
@@ -256,24 +268,63 @@ func (s *Server) readLoop(ifc *iface) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		s.handlePacket(ifc, buf[:n], from, time.Now())
+		now := time.Now()
+		for i := range n {
+			msg, res, ok := s.handlePacket(ifc, in.payload(i), in.from(i), now)
+			if !ok {
+				continue
+			}
+			if res.Lease != nil {
+				leases = append(leases, *res.Lease)
+				held = append(held, pendingReply{req: msg, res: res})
+			} else if res.Reply != nil {
+				out.add(msg, res.Reply)
+			}
+		}
+		out.flush()
+		if len(leases) == 0 {
+			continue
+		}
+		// Leases already handled are committed even while shutting down.
+		if err := s.store.Commit(context.WithoutCancel(ctx), leases...); err != nil {
+			s.metrics.dropN("store-error", len(leases))
+			s.log.Error("leases not stored; replies withheld", zap.Int("leases", len(leases)), zap.Error(err))
+		} else {
+			for _, p := range held {
+				s.logLease(p.res)
+				if p.res.Reply != nil {
+					out.add(p.req, p.res.Reply)
+				}
+			}
+			out.flush()
+		}
+		clear(held)
+		leases, held = leases[:0], held[:0]
 	}
 }
 
-// handlePacket runs one datagram through filter, decoder and handler, and
-// sends or commits-then-sends the result.
-func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, now time.Time) {
+// pendingReply is a reply held until its lease is durable.
+type pendingReply struct {
+	req *dhcpv4.DHCPv4
+	res handler.Result
+}
+
+// handlePacket runs one datagram through the filter, the decoder and the
+// handler; ok is false when there is nothing more to do.
+func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, now time.Time) (*dhcpv4.DHCPv4, handler.Result, bool) {
 	if ifc.mode == "go-filter" && s.opts.Filter != nil {
 		if ok, reason := s.opts.Filter.Allow(payload, now); !ok {
 			s.metrics.drop(reason)
-			return
+			return nil, handler.Result{}, false
 		}
 	}
 	msg, err := handler.Decode(payload)
 	if err != nil {
 		s.metrics.drop("malformed")
-		s.log.Debug("malformed packet", zap.String("interface", ifc.name), zap.Stringer("from", from), zap.Error(err))
-		return
+		if ce := s.log.Check(zap.DebugLevel, "malformed packet"); ce != nil {
+			ce.Write(zap.String("interface", ifc.name), zap.Stringer("from", from), zap.Error(err))
+		}
+		return nil, handler.Result{}, false
 	}
 	s.metrics.received(msg)
 
@@ -285,25 +336,16 @@ func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, n
 	if res.Outcome == handler.DropPoolExhausted {
 		s.exhaustLog.log(s.log, now, "pool exhausted", zap.Stringer("scope", scopeName(res.Scope)))
 	}
-	if res.Lease == nil {
-		if res.Reply != nil {
-			s.send(ifc, msg, res.Reply)
-		}
-		return
+	return msg, res, res.Lease != nil || res.Reply != nil
+}
+
+// logLease writes one debug line per lease event.
+func (s *Server) logLease(res handler.Result) {
+	if ce := s.log.Check(zap.DebugLevel, "lease"); ce != nil {
+		l := res.Lease
+		ce.Write(zap.String("event", res.Outcome.String()), zap.Stringer("ip", l.IP),
+			zap.Stringer("hw", l.HWAddr), zap.String("state", l.State.String()), zap.Time("expiry", l.Expiry))
 	}
-	l := *res.Lease
-	s.store.CommitAsync(l, func(err error) {
-		if err != nil {
-			s.metrics.drop("store-error")
-			s.log.Error("lease not stored; reply withheld", zap.Stringer("ip", l.IP), zap.Error(err))
-			return
-		}
-		s.log.Debug("lease", zap.String("event", res.Outcome.String()), zap.Stringer("ip", l.IP),
-			zap.Stringer("hw", l.HWAddr), zap.Time("expiry", l.Expiry))
-		if res.Reply != nil {
-			s.send(ifc, msg, res.Reply)
-		}
-	})
 }
 
 type prefixStringer netip.Prefix
@@ -315,31 +357,6 @@ func scopeName(sc *handler.Scope) fmt.Stringer {
 		return prefixStringer{}
 	}
 	return prefixStringer(sc.Config.Subnet)
-}
-
-// send delivers a reply as RFC 2131 §4.1 says.
-func (s *Server) send(ifc *iface, req, reply *dhcpv4.DHCPv4) {
-	payload := reply.ToBytes()
-	var err error
-	switch {
-	case !isZero(req.GatewayIPAddr):
-		gi, _ := netip.AddrFromSlice(req.GatewayIPAddr.To4())
-		_, err = ifc.conn.WriteToUDPAddrPort(payload, netip.AddrPortFrom(gi, serverPort))
-	case !isZero(req.ClientIPAddr) && reply.MessageType() != dhcpv4.MessageTypeNak:
-		ci, _ := netip.AddrFromSlice(req.ClientIPAddr.To4())
-		_, err = ifc.conn.WriteToUDPAddrPort(payload, netip.AddrPortFrom(ci, clientPort))
-	case req.IsBroadcast() || reply.MessageType() == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
-		err = ifc.sender.send(nil, ifc.srcAddr(), netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, payload)
-	default:
-		yi, _ := netip.AddrFromSlice(reply.YourIPAddr.To4())
-		err = ifc.sender.send(nil, ifc.srcAddr(), yi, req.ClientHWAddr, payload)
-	}
-	if err != nil {
-		s.metrics.drop("send-error")
-		s.log.Debug("send failed", zap.String("interface", ifc.name), zap.Error(err))
-		return
-	}
-	s.metrics.sent(reply)
 }
 
 var broadcastHW = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}

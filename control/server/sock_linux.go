@@ -67,18 +67,6 @@ func newLinkSender(ifindex int) (*linkSender, error) {
 	return &linkSender{fd: fd, ifindex: ifindex}, nil
 }
 
-// send wraps payload in IPv4 and UDP headers from src:67 to dst:68 and
-// sends it to the hardware address hw.
-func (s *linkSender) send(buf []byte, src, dst netip.Addr, hw net.HardwareAddr, payload []byte) error {
-	pkt := buildIPv4UDP(buf, src, dst, serverPort, clientPort, payload)
-	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: s.ifindex, Halen: uint8(len(hw))}
-	copy(sa.Addr[:], hw)
-	if err := unix.Sendto(s.fd, pkt, 0, sa); err != nil {
-		return fmt.Errorf("send to %s at %s: %w", dst, hw, err)
-	}
-	return nil
-}
-
 func (s *linkSender) close() error { return unix.Close(s.fd) }
 
 // buildIPv4UDP appends an IPv4 header (no options, DF clear, TTL 64) and a

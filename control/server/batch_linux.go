@@ -1,0 +1,201 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"unsafe"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+// batchSize is how many datagrams one worker reads (recvmmsg) and sends
+// (sendmmsg) per system call at most.
+const batchSize = 64
+
+// inbox receives up to batchSize datagrams with one recvmmsg.
+type inbox struct {
+	pc   *ipv4.PacketConn
+	msgs []ipv4.Message
+}
+
+func newInbox(conn *net.UDPConn) *inbox {
+	in := &inbox{pc: ipv4.NewPacketConn(conn), msgs: make([]ipv4.Message, batchSize)}
+	for i := range in.msgs {
+		in.msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+	}
+	return in
+}
+
+// read blocks until at least one datagram is there and returns how many
+// were read; payload(i) and from(i) give each.
+func (in *inbox) read() (int, error) { return in.pc.ReadBatch(in.msgs, 0) }
+
+func (in *inbox) payload(i int) []byte { return in.msgs[i].Buffers[0][:in.msgs[i].N] }
+
+func (in *inbox) from(i int) netip.AddrPort {
+	if ua, ok := in.msgs[i].Addr.(*net.UDPAddr); ok {
+		return ua.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// outbox collects a worker's replies and sends them with one sendmmsg per
+// socket: UDP for relays and clients with an address, the packet socket for
+// clients without one.
+type outbox struct {
+	ifc *iface
+	udp *ipv4.PacketConn
+
+	udpMsgs []ipv4.Message
+	udpBufs [][]byte // the payloads udpMsgs point at
+	udpN    int
+	scratch []byte // a reply's DHCP payload before it is framed
+
+	// Frames for the packet socket, with the kernel structures that
+	// describe them kept between batches so a flush allocates nothing.
+	frames [][]byte
+	addrs  []unix.RawSockaddrLinklayer
+	iovs   []unix.Iovec
+	hdrs   []mmsghdr
+	linkN  int
+
+	sent    []*dhcpv4.DHCPv4 // replies in this batch, for the metrics
+	onSent  func(*dhcpv4.DHCPv4)
+	onError func(error)
+}
+
+// mmsghdr is struct mmsghdr from <sys/socket.h>.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+	_   [4]byte
+}
+
+func newOutbox(ifc *iface, onSent func(*dhcpv4.DHCPv4), onError func(error)) *outbox {
+	o := &outbox{
+		ifc:     ifc,
+		udp:     ipv4.NewPacketConn(ifc.conn),
+		udpMsgs: make([]ipv4.Message, batchSize),
+		udpBufs: make([][]byte, batchSize),
+		scratch: make([]byte, 0, 1500),
+		frames:  make([][]byte, batchSize),
+		addrs:   make([]unix.RawSockaddrLinklayer, batchSize),
+		iovs:    make([]unix.Iovec, batchSize),
+		hdrs:    make([]mmsghdr, batchSize),
+		onSent:  onSent,
+		onError: onError,
+	}
+	for i := range o.udpMsgs {
+		o.udpMsgs[i].Buffers = make([][]byte, 1)
+		o.udpBufs[i] = make([]byte, 0, 1500)
+	}
+	for i := range o.frames {
+		o.frames[i] = make([]byte, 0, 1500)
+	}
+	return o
+}
+
+// add queues reply to req's client, addressed as RFC 2131 §4.1 says, and
+// flushes first when the batch is full.
+func (o *outbox) add(req, reply *dhcpv4.DHCPv4) {
+	if o.udpN == batchSize || o.linkN == batchSize {
+		o.flush()
+	}
+	switch {
+	case !isZero(req.GatewayIPAddr):
+		o.addUDP(addr4(req.GatewayIPAddr), serverPort, reply)
+	case !isZero(req.ClientIPAddr) && reply.MessageType() != dhcpv4.MessageTypeNak:
+		o.addUDP(addr4(req.ClientIPAddr), clientPort, reply)
+	case req.IsBroadcast() || reply.MessageType() == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
+		o.addLink(netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, reply)
+	default:
+		o.addLink(addr4(reply.YourIPAddr), req.ClientHWAddr, reply)
+	}
+	o.sent = append(o.sent, reply)
+}
+
+func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *dhcpv4.DHCPv4) {
+	o.udpBufs[o.udpN] = encodeReply(o.udpBufs[o.udpN], reply)
+	m := &o.udpMsgs[o.udpN]
+	m.Buffers[0] = o.udpBufs[o.udpN]
+	m.Addr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, port))
+	o.udpN++
+}
+
+func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCPv4) {
+	i := o.linkN
+	o.scratch = encodeReply(o.scratch, reply)
+	o.frames[i] = buildIPv4UDP(o.frames[i][:0], o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
+	sa := &o.addrs[i]
+	*sa = unix.RawSockaddrLinklayer{
+		Family:   unix.AF_PACKET,
+		Protocol: htons(unix.ETH_P_IP),
+		Ifindex:  int32(o.ifc.index),
+		Halen:    uint8(min(len(hw), len(sa.Addr))),
+	}
+	copy(sa.Addr[:], hw)
+	o.iovs[i].Base = &o.frames[i][0]
+	o.iovs[i].SetLen(len(o.frames[i]))
+	h := &o.hdrs[i].hdr
+	*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(sa)), Namelen: unix.SizeofSockaddrLinklayer, Iov: &o.iovs[i]}
+	h.SetIovlen(1)
+	o.linkN++
+}
+
+// flush sends everything queued.
+func (o *outbox) flush() {
+	if o.udpN > 0 {
+		for sent := 0; sent < o.udpN; {
+			n, err := o.udp.WriteBatch(o.udpMsgs[sent:o.udpN], 0)
+			if err != nil {
+				o.onError(fmt.Errorf("send %d datagrams on %s: %w", o.udpN-sent, o.ifc.name, err))
+				n = max(n, 1) // skip the datagram that failed
+			}
+			sent += n
+		}
+		for i := range o.udpN {
+			o.udpMsgs[i].Buffers[0], o.udpMsgs[i].Addr = nil, nil
+		}
+		o.udpN = 0
+	}
+	if o.linkN > 0 {
+		for sent := 0; sent < o.linkN; {
+			n, err := sendmmsg(o.ifc.sender.fd, o.hdrs[sent:o.linkN])
+			if err != nil {
+				o.onError(fmt.Errorf("send %d frames on %s: %w", o.linkN-sent, o.ifc.name, err))
+				n = max(n, 1)
+			}
+			sent += n
+		}
+		o.linkN = 0
+	}
+	for _, r := range o.sent {
+		o.onSent(r)
+	}
+	o.sent = o.sent[:0]
+}
+
+// sendmmsg sends the messages in hdrs, returning how many went out.
+func sendmmsg(fd int, hdrs []mmsghdr) (int, error) {
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd),
+			uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
+		switch {
+		case errno == 0:
+			return int(n), nil
+		case errors.Is(errno, unix.EINTR):
+			continue
+		default:
+			return 0, errno
+		}
+	}
+}
+
+func addr4(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip.To4())
+	return a
+}
