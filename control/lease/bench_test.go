@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -92,4 +93,68 @@ func BenchmarkUnmarshal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCommitAsync keeps up to 1024 CommitAsync requests in flight, as
+// a DHCP server does that answers from the done callback. The "send"
+// variant's callback writes a 300-byte datagram to a loopback socket of
+// its own, the cost of sending a reply from the committer goroutine.
+func BenchmarkCommitAsync(b *testing.B) {
+	for _, send := range []bool{false, true} {
+		name := "noop"
+		if send {
+			name = "send"
+		}
+		b.Run(name, func(b *testing.B) {
+			var batches atomic.Int64
+			s := openBenchStore(b, &batches)
+			reply := func() {}
+			if send {
+				reply = loopbackSender(b)
+			}
+			inflight := make(chan struct{}, 1024)
+			b.ResetTimer()
+			for i := range b.N {
+				inflight <- struct{}{}
+				s.CommitAsync(sampleLease(benchIP(uint32(i))), func(err error) {
+					if err != nil {
+						b.Error(err)
+					}
+					reply()
+					<-inflight
+				})
+			}
+			for range cap(inflight) {
+				inflight <- struct{}{}
+			}
+			b.StopTimer()
+			reportCommits(b, &batches)
+		})
+	}
+}
+
+// loopbackSender returns a function that sends one datagram to a UDP
+// socket on 127.0.0.1 that the benchmark opened and drains.
+func loopbackSender(b *testing.B) func() {
+	b.Helper()
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sink.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := sink.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	conn, err := net.DialUDP("udp4", nil, sink.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	msg := make([]byte, 300)
+	return func() { conn.Write(msg) }
 }
