@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"go.uber.org/zap"
@@ -116,14 +115,7 @@ func TestVethAttach(t *testing.T) {
 
 func assertAttachedMetric(t *testing.T, d *Dataplane, ifname, mode string) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(d); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mfs := gather(t, d)
 	for _, mf := range mfs {
 		if mf.GetName() != "xdhcp_dataplane_attached" {
 			continue

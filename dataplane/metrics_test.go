@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/xdhcp/xdhcp/internal/config"
 )
@@ -17,14 +18,7 @@ func TestFilterMetrics(t *testing.T) {
 	f.Frame(dhcpFrame(newMsg(withMAC(partnerMAC))), time.Now())
 	f.Frame(dhcpFrame(newMsg(withMAC(ourMAC))), time.Now())
 	f.Frame(dhcpFrame(newMsg(withMAC(ourMAC))), time.Now())
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(f); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mfs := gather(t, f)
 	got := map[string]float64{}
 	for _, mf := range mfs {
 		if mf.GetName() == "xdhcp_dataplane_owned_buckets" {
@@ -54,4 +48,18 @@ func TestFilterMetrics(t *testing.T) {
 	if len(got) != counterSlots {
 		t.Errorf("%d packet series, want one for each of %d verdicts", len(got), counterSlots)
 	}
+}
+
+// gather registers c on a pedantic registry and gathers its metrics.
+func gather(t *testing.T, c prometheus.Collector) []*dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
 }
