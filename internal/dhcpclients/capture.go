@@ -14,8 +14,8 @@ import (
 // sees.
 type Capture struct {
 	proc   *netns.Proc
-	out    syncBuffer
-	errOut syncBuffer
+	out    SyncBuffer
+	errOut SyncBuffer
 }
 
 // StartCapture runs tshark on iface in ns with the capture filter filter

@@ -15,7 +15,7 @@ type Dhclient struct {
 	events *eventDir
 	script string
 	conf   string
-	out    syncBuffer
+	out    SyncBuffer
 	proc   *netns.Proc
 }
 

@@ -22,7 +22,7 @@ type Dhcpcd struct {
 	events *eventDir
 	script string
 	conf   string
-	out    syncBuffer
+	out    SyncBuffer
 	proc   *netns.Proc // unshare
 	mu     sync.Mutex
 	initID int // dhcpcd's host PID: init of its PID namespace

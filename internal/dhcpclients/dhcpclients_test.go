@@ -29,7 +29,7 @@ func startDnsmasq(t *testing.T, ns *netns.NS, iface string, ranges ...string) {
 	for _, r := range ranges {
 		args = append(args, "--dhcp-range="+r)
 	}
-	var out syncBuffer
+	var out SyncBuffer
 	cmd := ns.Command(context.Background(), "dnsmasq", args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	proc, err := ns.Start(cmd)

@@ -62,7 +62,7 @@ func RunPerfdhcp(ctx context.Context, ns *netns.NS, opt PerfOptions) (PerfResult
 	if opt.Seed > 0 {
 		args = append(args, "-s", strconv.Itoa(opt.Seed))
 	}
-	var out syncBuffer
+	var out SyncBuffer
 	cmd := ns.Command(ctx, "perfdhcp", args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	runErr := cmd.Run()

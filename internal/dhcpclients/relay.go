@@ -13,7 +13,7 @@ import (
 // Relay is a running ISC dhcrelay.
 type Relay struct {
 	proc *netns.Proc
-	out  syncBuffer
+	out  SyncBuffer
 }
 
 // StartRelay runs dhcrelay in ns: it relays from the clients on down to

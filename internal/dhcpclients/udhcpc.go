@@ -13,7 +13,7 @@ type Udhcpc struct {
 	cfg    Config
 	events *eventDir
 	script string
-	out    syncBuffer
+	out    SyncBuffer
 	proc   *netns.Proc
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/xdhcp/xdhcp/internal/netns"
 )
 
-// bin holds the binaries TestMain built; buildErr why it could not.
+// bin holds the binaries TestMain built (in binDir, removed after the
+// tests); buildErr says why it could not.
 var (
 	bin      Binaries
 	binDir   string
@@ -29,23 +30,22 @@ func runTests(m *testing.M) int {
 	if netns.CheckRoot() != nil {
 		return m.Run() // every test skips
 	}
-	if pre := os.Getenv("XDHCP_E2E_BINDIR"); pre != "" {
-		// Prebuilt binaries, e.g. from a clean checkout while the tree is
-		// being edited.
-		bin = Binaries{Xdhcpd: filepath.Join(pre, "xdhcpd"), Xdhcpctl: filepath.Join(pre, "xdhcpctl")}
-		binDir = pre
-		return m.Run()
-	}
 	dir, err := os.MkdirTemp("", "xdhcp-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	binDir = dir
+	if pre := os.Getenv("XDHCP_E2E_BINDIR"); pre != "" {
+		// Prebuilt binaries, e.g. from a clean checkout while the tree is
+		// being edited.
+		bin = Binaries{Xdhcpd: filepath.Join(pre, "xdhcpd"), Xdhcpctl: filepath.Join(pre, "xdhcpctl")}
+		return m.Run()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bin, buildErr = Build(ctx, dir)
-	binDir = dir
 	return m.Run()
 }
 
