@@ -58,8 +58,8 @@ func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Register
 		return d, nil
 	}
 	d.xdp = xdp
-	if c, ok := any(xdp).(prometheus.Collector); ok && reg != nil {
-		if err := reg.Register(c); err != nil {
+	if reg != nil {
+		if err := reg.Register(xdp); err != nil {
 			return nil, fmt.Errorf("register dataplane metrics: %w", err)
 		}
 	}
