@@ -10,6 +10,8 @@
 //   - dhcpd: ISC dhcpd with its leases file.
 //   - dnsmasq: dnsmasq's DHCP server with its lease file (DNS off, and
 //     --no-ping so it does not wait for an ICMP probe before each offer).
+//   - echo: xdhcp-bench's own stateless responder, the generator's
+//     yardstick (Spec.Binary should name the xdhcp-bench executable).
 //
 // Each Server's Durability field states what it does to make a lease
 // durable, as observed with strace on this machine.

@@ -53,6 +53,7 @@ func All() map[string]Server {
 		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV appended per lease, no fsync"},
 		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "dhcpd.leases appended and fsynced per lease"},
 		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten and fsynced per change"},
+		"echo":    {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho, Durability: "none: stateless echo responder (the generator's yardstick)"},
 	}
 }
 
@@ -255,6 +256,10 @@ func prepareDnsmasq(s Spec) ([]string, []string, error) {
 		"--dhcp-authoritative",
 	}
 	return args, nil, nil
+}
+
+func prepareEcho(s Spec) ([]string, []string, error) {
+	return []string{"responder", "--iface", s.Iface, "--address", s.Addr.String()}, nil, nil
 }
 
 func maskBytes(bits int) [4]byte {

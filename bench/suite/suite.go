@@ -198,11 +198,11 @@ func waitReady(ctx context.Context, d Driver, topo *netns.Topology) error {
 // Best returns, per server and scenario, the step with the highest
 // completed rate whose drop ratio is at most maxDrop.
 func Best(rows []Row, maxDrop float64) []Row {
-	type key struct{ server, scen string }
+	type key struct{ server, scen, driver string }
 	best := map[key]int{}
 	var order []key
 	for i, r := range rows {
-		k := key{r.Server, r.Scenario}
+		k := key{r.Server, r.Scenario, r.Driver}
 		j, seen := best[k]
 		if !seen {
 			order = append(order, k)
@@ -218,7 +218,7 @@ func Best(rows []Row, maxDrop float64) []Row {
 		if i := best[k]; i >= 0 {
 			out = append(out, rows[i])
 		} else {
-			out = append(out, Row{Server: k.server, Scenario: k.scen, Driver: "none under threshold"})
+			out = append(out, Row{Server: k.server, Scenario: k.scen, Driver: k.driver})
 		}
 	}
 	return out

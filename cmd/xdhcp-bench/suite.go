@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +20,8 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	fs.SetOutput(e.stderr)
 	serverList := fs.String("servers", "kea,xdhcpd", "comma-separated servers: xdhcpd, kea, kea-mt, dhcpd, dnsmasq")
 	quick := fs.Bool("quick", false, "short sweep (bench-quick)")
-	driver := fs.String("driver", "perfdhcp", "load generator: perfdhcp or gen (xdhcp-bench's own)")
+	drivers := fs.String("driver", "gen", "comma-separated load generators, run in turn: gen (xdhcp-bench's own), perfdhcp")
+	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "gen driver scenarios")
 	rates := fs.String("rates", "", "comma-separated offered rates; default depends on --quick and --driver")
 	step := fs.Duration("step", 0, "length of each rate step; default 3s (quick: 2s)")
 	maxDrop := fs.Float64("max-drop", 0.01, "drop ratio that ends a sweep and bounds the reported max rate")
@@ -39,30 +41,48 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		}
 		cfg.Binaries["xdhcpd"] = abs
 	}
-	switch *driver {
-	case "perfdhcp":
-		cfg.Driver = suite.PerfDHCP{}
-		cfg.Rates = []int{500, 1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
-		if *quick {
-			cfg.Rates = []int{500, 2000, 5000, 10000, 20000, 30000}
-		}
-	default:
-		return fmt.Errorf("--driver %q: choose perfdhcp or gen", *driver)
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("suite: find own executable: %w", err)
 	}
+	cfg.Binaries["echo"] = self
 	if cfg.StepTime == 0 {
 		cfg.StepTime = 3 * time.Second
 		if *quick {
-			cfg.StepTime = 2 * time.Second
+			cfg.StepTime = 1500 * time.Millisecond
 		}
 	}
+	var userRates []int
 	if *rates != "" {
-		cfg.Rates = nil
 		for _, r := range strings.Split(*rates, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(r))
 			if err != nil || n <= 0 {
 				return fmt.Errorf("--rates: %q is not a positive integer", r)
 			}
-			cfg.Rates = append(cfg.Rates, n)
+			userRates = append(userRates, n)
+		}
+	}
+	type run struct {
+		driver suite.Driver
+		rates  []int
+	}
+	var runs []run
+	for _, d := range strings.Split(*drivers, ",") {
+		switch d {
+		case "perfdhcp":
+			r := []int{500, 1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
+			if *quick {
+				r = []int{1000, 5000, 10000, 20000, 30000}
+			}
+			runs = append(runs, run{suite.PerfDHCP{}, r})
+		case "gen":
+			r := []int{1000, 2000, 5000, 10000, 20000, 40000, 60000, 80000, 120000, 160000}
+			if *quick {
+				r = []int{2000, 10000, 40000, 80000}
+			}
+			runs = append(runs, run{suite.Generator{Binary: self, ScenarioOf: strings.Split(*scenarios, ",")}, r})
+		default:
+			return fmt.Errorf("--driver %q: choose gen or perfdhcp", d)
 		}
 	}
 	dir := *out
@@ -70,7 +90,21 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		dir = filepath.Join("bench", "results", time.Now().UTC().Format("2006-01-02T1504Z"))
 	}
 	started := time.Now()
-	rows, runErr := suite.Run(ctx, cfg)
+	var rows []suite.Row
+	var runErr error
+	for _, r := range runs {
+		c := cfg
+		c.Driver, c.Rates = r.driver, r.rates
+		if userRates != nil {
+			c.Rates = userRates
+		}
+		got, err := suite.Run(ctx, c)
+		rows = append(rows, got...)
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
 	header := fmt.Sprintf("# xdhcp-bench suite %s\n\nCommand: `xdhcp-bench suite %s`\n\n", started.UTC().Format(time.RFC3339), strings.Join(args, " "))
 	if err := suite.WriteDir(dir, rows, cfg.StepTime, cfg.MaxDrop, header); err != nil {
 		return err

@@ -1,0 +1,101 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/xdhcp/xdhcp/bench/netns"
+	"github.com/xdhcp/xdhcp/bench/report"
+)
+
+// Generator drives the suite with xdhcp-bench run, started as its own
+// process in the generator namespace so its CPU time is measured apart.
+type Generator struct {
+	Binary     string         // the xdhcp-bench executable
+	Clients    map[string]int // per scenario; defaults below
+	Timeout    time.Duration  // per attempt; default 1s
+	LegitRate  float64        // flood: legitimate DORA rate; default 200
+	ScenarioOf []string       // scenarios to run; default dora, renew, mix, flood
+}
+
+var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
+
+// Name implements Driver.
+func (Generator) Name() string { return "xdhcp-bench" }
+
+// Scenarios implements Driver.
+func (g Generator) Scenarios() []string {
+	if len(g.ScenarioOf) > 0 {
+		return g.ScenarioOf
+	}
+	return []string{"dora", "renew", "mix", "flood"}
+}
+
+// Step implements Driver.
+func (g Generator) Step(ctx context.Context, topo *netns.Topology, scenario string, rate int, d time.Duration) (Step, error) {
+	clients := defaultClients[scenario]
+	if n, ok := g.Clients[scenario]; ok {
+		clients = n
+	}
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	legit := g.LegitRate
+	if legit <= 0 {
+		legit = 200
+	}
+	scen := scenario
+	if scenario == "probe" {
+		scen, timeout = "dora", 300*time.Millisecond
+	}
+	args := []string{"run", "--iface", topo.GenIface, "--scenario", scen, "--clients", strconv.Itoa(clients),
+		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--timeout", timeout.String(),
+		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off"}
+	cmd := netns.Command(ctx, topo.GenNS, g.Binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return Step{}, fmt.Errorf("xdhcp-bench %v: %w: %s", args, err, stderr.String())
+	}
+	var reps []report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &reps); err != nil || len(reps) != 1 {
+		return Step{}, fmt.Errorf("xdhcp-bench output: %v (%d reports): %s", err, len(reps), stdout.String())
+	}
+	r := reps[0]
+	k := r.PrimaryKind()
+	st := Step{
+		Offered: float64(rate), Completed: k.CompletedPerS, DropRatio: k.DropRatio,
+		P50: us(k.P50us), P90: us(k.P90us), P99: us(k.P99us), Max: us(k.MaxUs),
+		NAKs: int64(k.NAKs), Dups: int64(r.DupAddresses),
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		st.GenCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
+	switch scenario {
+	case "flood":
+		// The sweep is over the flood rate; what counts is the
+		// legitimate clients' success inside it.
+		for _, fk := range r.Kinds {
+			if fk.Kind == "flood" {
+				st.Completed = fk.OfferedPerS
+				st.Extra = fmt.Sprintf("flood answered %.1f%%; legit DORA %d/%d done", 100*(1-fk.DropRatio), k.Completed, k.Started)
+			}
+		}
+	case "mix":
+		for _, mk := range r.Kinds {
+			if mk.Kind == "renew" {
+				st.Completed += mk.CompletedPerS
+				st.DropRatio = max(st.DropRatio, mk.DropRatio)
+				st.Extra = fmt.Sprintf("dora %.0f/s + renew %.0f/s", k.CompletedPerS, mk.CompletedPerS)
+			}
+		}
+	}
+	return st, nil
+}
+
+func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
