@@ -1,7 +1,10 @@
 package server
 
 import (
+	"sync/atomic"
+
 	"fmt"
+	"go.uber.org/zap"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -15,6 +18,7 @@ import (
 // scrape time.
 type metrics struct {
 	srv      *Server
+	tally    [256]atomic.Uint64 // outcomes since start, for the periodic summary
 	in       *prometheus.CounterVec
 	out      *prometheus.CounterVec
 	outcomes *prometheus.CounterVec
@@ -88,7 +92,24 @@ func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.in.WithLabelValues(typeName(m
 func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.out.WithLabelValues(typeName(msg)).Inc() }
 func (m *metrics) drop(reason string)          { m.drops.WithLabelValues(reason).Inc() }
 func (m *metrics) dropN(reason string, n int)  { m.drops.WithLabelValues(reason).Add(float64(n)) }
-func (m *metrics) outcome(o handler.Outcome)   { m.outcomes.WithLabelValues(o.String()).Inc() }
+func (m *metrics) outcome(o handler.Outcome) {
+	m.outcomes.WithLabelValues(o.String()).Inc()
+	m.tally[o].Add(1)
+}
+
+// summary returns the outcomes counted since the last call (prev holds the
+// totals then and is updated), as log fields; nil when nothing happened.
+func (m *metrics) summary(prev *[256]uint64) []zap.Field {
+	var fields []zap.Field
+	for _, o := range handler.Outcomes() {
+		now := m.tally[o].Load()
+		if d := now - prev[o]; d > 0 {
+			fields = append(fields, zap.Uint64(o.String(), d))
+		}
+		prev[o] = now
+	}
+	return fields
+}
 
 // StoreMetrics measures the lease store's durable commits. It exists
 // before the server, since the store is opened first.

@@ -370,17 +370,31 @@ func (ifc *iface) srcAddr() netip.Addr {
 
 func isZero(ip net.IP) bool { return ip == nil || ip.IsUnspecified() }
 
+// summaryEvery is how often housekeeping logs what the server did, at info.
+const summaryEvery = time.Minute
+
 // housekeeping reclaims expired leases, ended decline holds and stale
-// offers once a second, and commits what changed.
+// offers once a second, and commits what changed; once a minute it logs a
+// summary of the outcomes (lease events themselves are logged at debug).
 func (s *Server) housekeeping(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var (
+		tally       [256]uint64
+		lastSummary = time.Now()
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if now.Sub(lastSummary) >= summaryEvery {
+				if fields := s.metrics.summary(&tally); fields != nil {
+					s.log.Info("activity in the last minute", fields...)
+				}
+				lastSummary = now
+			}
 			s.mu.RLock()
 			var changed []lease.Lease
 			for _, sc := range s.h.Scopes() {
