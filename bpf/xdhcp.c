@@ -48,30 +48,32 @@ enum xdhcp_reason {
 const volatile enum xdhcp_action xdhcp_action_btf = XDHCP_ACTION_LEN;
 const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 
+#define COUNTER_SLOTS (XDHCP_ACTION_LEN * XDHCP_REASON_LEN)
+
 #define DHCP_SERVER_PORT 67
-#define ETH_P_8021Q_ 0x8100
-#define ETH_P_8021AD_ 0x88A8
-#define MAX_VLAN_TAGS 2
+#define ETH_P_8021Q_     0x8100
+#define ETH_P_8021AD_    0x88A8
+#define MAX_VLAN_TAGS    2
 
-#define BOOTP_FIXED_LEN 236  // op .. file, without the magic cookie
+#define BOOTP_FIXED_LEN   236  // op .. file, without the magic cookie
 #define BOOTP_OPTIONS_OFF 240
-#define BOOTREQUEST 1
-#define MAX_HLEN 16
-#define DHCP_MAGIC 0x63825363
+#define BOOTREQUEST       1
+#define MAX_HLEN          16
+#define DHCP_MAGIC        0x63825363
 
-#define OPT_PAD 0
+#define OPT_PAD          0
 #define OPT_REQUESTED_IP 50
-#define OPT_OVERLOAD 52
+#define OPT_OVERLOAD     52
 #define OPT_MESSAGE_TYPE 53
-#define OPT_SERVER_ID 54
-#define OPT_CLIENT_ID 61
-#define OPT_END 255
+#define OPT_SERVER_ID    54
+#define OPT_CLIENT_ID    61
+#define OPT_END          255
 
 // How many options (pads included) the program walks before giving up.
 #define MAX_OPTION_STEPS 128
 
 #define DHCPDISCOVER 1
-#define DHCPREQUEST 3
+#define DHCPREQUEST  3
 
 // Runtime settings; Go rewrites the single entry of config_map.
 struct xdhcp_config {
@@ -115,7 +117,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDHCP_ACTION_LEN * XDHCP_REASON_LEN);
+	__uint(max_entries, COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct xdhcp_counter);
 } counters_map SEC(".maps");
@@ -138,6 +140,7 @@ struct {
 } scratch_map SEC(".maps");
 
 // RFC 3074 section 6 mixing table.
+// clang-format off
 static const volatile __u8 mixing_table[256] = {
 	251, 175, 119, 215, 81,  14,  79,  191, 103, 49,  181, 143, 186, 157, 0,   232,
 	31,  32,  55,  60,  152, 58,  17,  237, 174, 70,  160, 144, 220, 90,  57,  223,
@@ -156,6 +159,7 @@ static const volatile __u8 mixing_table[256] = {
 	96,  235, 136, 208, 162, 129, 190, 132, 156, 38,  47,  1,   7,   254, 24,  4,
 	216, 131, 89,  21,  28,  133, 37,  153, 149, 80,  170, 68,  6,   169, 234, 151,
 };
+// clang-format on
 
 struct vlan_hdr_ {
 	__be16 tci;
@@ -178,7 +182,7 @@ enum walk_result {
 };
 
 static __always_inline int verdict(struct xdp_md *ctx, enum xdhcp_action action,
-				   enum xdhcp_reason reason)
+                                   enum xdhcp_reason reason)
 {
 	__u32 key = action * XDHCP_REASON_LEN + reason;
 	struct xdhcp_counter *c = bpf_map_lookup_elem(&counters_map, &key);
@@ -270,7 +274,7 @@ malformed:
 // walk_options walks the options in [off, end), packet offsets, at most
 // MAX_OPTION_STEPS of them (pads included).
 static __always_inline enum walk_result walk_options(struct xdp_md *ctx, __u32 off, __u32 end,
-						     struct dhcp_options *o)
+                                                     struct dhcp_options *o)
 {
 	struct walk_state w = {.ctx = ctx, .off = off, .end = end, .result = WALK_LIMIT};
 
@@ -345,7 +349,7 @@ static __always_inline int rate_ok(struct xdhcp_config *cfg, struct xdhcp_client
 // offsets [p, p+plen), with the fixed header [p, p+236) already in bounds at
 // the pointer bootp.
 static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_end, __u32 p,
-				    __u32 plen)
+                                    __u32 plen)
 {
 	struct dhcp_options o = {};
 	__u32 zero = 0;
@@ -395,7 +399,7 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 
 	if (balanced) {
 		int bucket = o.client_id_len > 0 ? bucket_of(ctx, o.client_id_off, o.client_id_len)
-						 : bucket_of(ctx, p + 28, hlen);
+		                                 : bucket_of(ctx, p + 28, hlen);
 		if (bucket < 0 || bucket_owned(bucket)) {
 			reason = XDHCP_REASON_OURS;
 		} else {

@@ -106,4 +106,3 @@ func benchFilter(b *testing.B, cfg config.Dataplane, frame []byte, want Verdict)
 		f.Frame(frame, now)
 	}
 }
-
