@@ -1,0 +1,216 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/xdhcp/xdhcp/failover/wire"
+)
+
+// DigestHMACSHA256 is the message-digest type byte for HMAC-SHA256.
+const DigestHMACSHA256 = 2
+
+// Sizes of the digest option's parts.
+const (
+	NonceLen  = 16
+	MACLen    = sha256.Size
+	seqLen    = 8
+	minSecret = 16
+)
+
+// Errors Open returns; callers count them by kind.
+var (
+	ErrMissingDigest    = errors.New("message has no digest but a shared secret is configured")
+	ErrUnexpectedDigest = errors.New("message has a digest but no shared secret is configured")
+	ErrBadDigest        = errors.New("message digest does not verify")
+	ErrReplay           = errors.New("message sequence number is not the next one (replay or loss)")
+	ErrHandshake        = errors.New("digest handshake out of order")
+)
+
+// LoadSecret reads a shared secret file: its content with surrounding
+// white space removed, at least 16 bytes.
+func LoadSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read failover shared secret: %w", err)
+	}
+	s := []byte(strings.TrimSpace(string(b)))
+	if len(s) < minSecret {
+		return nil, fmt.Errorf("failover shared secret %s has %d bytes; use at least %d (e.g. openssl rand -hex 32 > %s)", path, len(s), minSecret, path)
+	}
+	return s, nil
+}
+
+// Session is one connection's digest state. A nil *Session means no secret
+// is configured: Seal only encodes and Open refuses digests.
+type Session struct {
+	secret      []byte
+	initiator   bool // we sent the CONNECT
+	rand        io.Reader
+	localNonce  []byte
+	remoteNonce []byte
+	key         []byte // session key once both nonces are known
+	sendSeq     uint64
+	recvSeq     uint64
+}
+
+// NewSession returns the digest state for one new connection. initiator
+// is true on the side that sends CONNECT. A nil or empty secret returns
+// nil (no authentication).
+func NewSession(secret []byte, initiator bool) *Session {
+	if len(secret) == 0 {
+		return nil
+	}
+	return &Session{secret: secret, initiator: initiator, rand: rand.Reader}
+}
+
+func (s *Session) dir(sending bool) byte {
+	if s.initiator == sending {
+		return 'I'
+	}
+	return 'A'
+}
+
+func handshakeType(t wire.MsgType) bool { return t == wire.MsgConnect || t == wire.MsgConnectAck }
+
+// Seal encodes m, with a digest option first when s is not nil.
+func (s *Session) Seal(m *wire.Message) ([]byte, error) {
+	if s == nil {
+		return m.Marshal()
+	}
+	m.Remove(wire.OptMessageDigest)
+	data := []byte{DigestHMACSHA256}
+	s.sendSeq++
+	data = binary.BigEndian.AppendUint64(data, s.sendSeq)
+	if handshakeType(m.Type) {
+		if s.localNonce != nil {
+			return nil, fmt.Errorf("seal %s: %w: handshake already sent", m.Type, ErrHandshake)
+		}
+		s.localNonce = make([]byte, NonceLen)
+		if _, err := io.ReadFull(s.rand, s.localNonce); err != nil {
+			return nil, fmt.Errorf("seal %s: nonce: %w", m.Type, err)
+		}
+		data = append(data, s.localNonce...)
+	} else if s.key == nil {
+		return nil, fmt.Errorf("seal %s: %w: no session key before CONNECT/CONNECTACK", m.Type, ErrHandshake)
+	}
+	data = append(data, make([]byte, MACLen)...)
+	m.Options = append([]wire.Option{{Code: wire.OptMessageDigest, Data: data}}, m.Options...)
+	out, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	mac := s.mac(m.Type, s.dir(true), out)
+	copy(out[wire.HeaderLen+len(m.Pad)+wire.OptionHeadLen+len(data)-MACLen:], mac)
+	if m.Type == wire.MsgConnectAck {
+		s.deriveKey()
+	}
+	// keep m consistent with the bytes sent
+	copy(m.Options[0].Data[len(data)-MACLen:], mac)
+	return out, nil
+}
+
+// mac computes the HMAC of a message whose digest's MAC bytes are zero.
+func (s *Session) mac(t wire.MsgType, dir byte, zeroed []byte) []byte {
+	key := s.key
+	if handshakeType(t) {
+		key = s.secret
+	}
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte{dir})
+	if t == wire.MsgConnectAck {
+		// the CONNECTACK also covers the CONNECT's nonce
+		connectNonce := s.remoteNonce
+		if s.initiator {
+			connectNonce = s.localNonce
+		}
+		h.Write(connectNonce)
+	}
+	h.Write(zeroed)
+	return h.Sum(nil)
+}
+
+func (s *Session) deriveKey() {
+	connectNonce, ackNonce := s.localNonce, s.remoteNonce
+	if !s.initiator {
+		connectNonce, ackNonce = s.remoteNonce, s.localNonce
+	}
+	h := hmac.New(sha256.New, s.secret)
+	h.Write([]byte("xdhcp failover session key"))
+	h.Write(connectNonce)
+	h.Write(ackNonce)
+	s.key = h.Sum(nil)
+}
+
+// Open checks the digest of a received message (raw is its encoding, m
+// its parse). With s nil it only refuses a message that carries a digest.
+func (s *Session) Open(raw []byte, m *wire.Message) error {
+	d, has := m.Get(wire.OptMessageDigest)
+	if s == nil {
+		if has {
+			return fmt.Errorf("%s xid %d: %w", m.Type, m.XID, ErrUnexpectedDigest)
+		}
+		return nil
+	}
+	if !has {
+		return fmt.Errorf("%s xid %d: %w", m.Type, m.XID, ErrMissingDigest)
+	}
+	if len(m.Options) == 0 || m.Options[0].Code != wire.OptMessageDigest {
+		return fmt.Errorf("%s xid %d: %w: digest option is not first", m.Type, m.XID, ErrBadDigest)
+	}
+	hs := handshakeType(m.Type)
+	want := 1 + seqLen + MACLen
+	if hs {
+		want += NonceLen
+	}
+	if len(d) != want || d[0] != DigestHMACSHA256 {
+		return fmt.Errorf("%s xid %d: %w: digest type %d with %d bytes, want type %d with %d", m.Type, m.XID, ErrBadDigest, d[0], len(d), DigestHMACSHA256, want)
+	}
+	switch {
+	case hs && s.remoteNonce != nil:
+		return fmt.Errorf("%s xid %d: %w: second handshake message", m.Type, m.XID, ErrHandshake)
+	case m.Type == wire.MsgConnect && s.initiator, m.Type == wire.MsgConnectAck && !s.initiator:
+		return fmt.Errorf("%s xid %d: %w: wrong side", m.Type, m.XID, ErrHandshake)
+	case m.Type == wire.MsgConnectAck && s.localNonce == nil:
+		return fmt.Errorf("%s xid %d: %w: CONNECTACK before CONNECT", m.Type, m.XID, ErrHandshake)
+	case !hs && s.key == nil:
+		return fmt.Errorf("%s xid %d: %w: message before the handshake", m.Type, m.XID, ErrHandshake)
+	}
+	// raw's digest option starts right after the header (it is first).
+	macOff := int(m.PayloadOffset) + wire.OptionHeadLen + len(d) - MACLen
+	zeroed := bytes.Clone(raw)
+	clear(zeroed[macOff : macOff+MACLen])
+	var savedRemote []byte
+	if hs {
+		savedRemote = s.remoteNonce
+		s.remoteNonce = d[1+seqLen : 1+seqLen+NonceLen]
+	}
+	got := s.mac(m.Type, s.dir(false), zeroed)
+	if !hmac.Equal(got, d[len(d)-MACLen:]) {
+		s.remoteNonce = savedRemote
+		return fmt.Errorf("%s xid %d: %w", m.Type, m.XID, ErrBadDigest)
+	}
+	seq := binary.BigEndian.Uint64(d[1:])
+	if seq != s.recvSeq+1 {
+		if hs {
+			s.remoteNonce = savedRemote
+		}
+		return fmt.Errorf("%s xid %d: %w: got %d, want %d", m.Type, m.XID, ErrReplay, seq, s.recvSeq+1)
+	}
+	s.recvSeq = seq
+	if hs {
+		s.remoteNonce = bytes.Clone(s.remoteNonce)
+		if m.Type == wire.MsgConnectAck {
+			s.deriveKey()
+		}
+	}
+	return nil
+}
