@@ -192,10 +192,15 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 	}
 	n := 0
 	for _, l := range byIP {
-		if sc := h.ScopeOf(l.IP); sc != nil {
-			sc.Alloc.Restore(l)
-			n++
+		sc := h.ScopeOf(l.IP)
+		if sc == nil {
+			continue // its scope left the configuration; the record stays in the store
 		}
+		if err := sc.Alloc.Restore(l); err != nil {
+			s.log.Warn("stored lease not restored", zap.Stringer("ip", l.IP), zap.Error(err))
+			continue
+		}
+		n++
 	}
 	return h, n, nil
 }
@@ -404,8 +409,20 @@ func (s *Server) housekeeping(ctx context.Context) {
 			if len(changed) == 0 {
 				continue
 			}
-			if err := s.store.Commit(ctx, changed...); err != nil && ctx.Err() == nil {
-				s.log.Error("storing reclaimed leases", zap.Int("leases", len(changed)), zap.Error(err))
+			// An address whose decline hold ended is plain free again: its
+			// record goes; every other change is stored.
+			keep := changed[:0]
+			for _, l := range changed {
+				if l.State == lease.StateFree {
+					if err := s.store.Delete(ctx, l.IP); err != nil && ctx.Err() == nil {
+						s.log.Error("removing ended decline hold", zap.Stringer("ip", l.IP), zap.Error(err))
+					}
+					continue
+				}
+				keep = append(keep, l)
+			}
+			if err := s.store.Commit(ctx, keep...); err != nil && ctx.Err() == nil {
+				s.log.Error("storing reclaimed leases", zap.Int("leases", len(keep)), zap.Error(err))
 				continue
 			}
 			s.log.Debug("leases reclaimed", zap.Int("leases", len(changed)))
