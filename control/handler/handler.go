@@ -403,6 +403,7 @@ func clientOf(m *dhcpv4.DHCPv4) alloc.Client {
 	}
 	if ri := m.RelayAgentInfo(); ri != nil {
 		c.CircuitID = ri.Get(dhcpv4.GenericOptionCode(1))
+		c.RemoteID = ri.Get(dhcpv4.GenericOptionCode(2))
 	}
 	return c
 }
