@@ -87,6 +87,9 @@
 // Badger keeps one version per key. Its value-log GC runs every
 // Options.GCInterval (10 minutes by default) until it finds nothing to
 // rewrite, and stops on Close. Badger's own log lines go to the zap logger
-// at warning level and above. Value-log files are 64 MiB, so a fresh store
-// stays small.
+// at warning level and above. Value-log files are 64 MiB and memtables
+// 16 MiB (badger's defaults are 1 GiB and 64 MiB); badger creates its
+// files sparse, so a fresh store uses a few KiB of disk although ls shows
+// their full length. Lease values are far below badger's value threshold
+// and live in the LSM tree itself; the value log stays empty.
 package lease
