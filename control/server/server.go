@@ -181,10 +181,24 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 	// The store holds every committed lease; live ones (from the allocators
 	// being replaced) may be newer, so they win.
 	byIP := make(map[netip.Addr]lease.Lease)
-	if err := s.store.ForEach(func(l lease.Lease) error {
+	err = s.store.ForEach(func(l lease.Lease) error {
 		byIP[l.IP] = l
 		return nil
-	}); err != nil {
+	})
+	var corrupt *lease.CorruptRecordsError
+	switch {
+	case errors.As(err, &corrupt):
+		// An unreadable record may be some client's lease: keep its address
+		// out of use for a decline hold rather than risk giving it twice.
+		now := time.Now()
+		for _, r := range corrupt.Records {
+			s.log.Error("unreadable lease record; address held out of use", zap.Stringer("ip", r.IP), zap.Error(r.Err))
+			if r.IP.IsValid() {
+				byIP[r.IP] = lease.Lease{IP: r.IP, State: lease.StateAbandoned, Start: now, Updated: now,
+					Expiry: now.Add(cfg.Server.DeclineHold.D())}
+			}
+		}
+	case err != nil:
 		return nil, 0, fmt.Errorf("restore leases: %w", err)
 	}
 	for _, l := range live {
