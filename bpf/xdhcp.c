@@ -57,6 +57,9 @@ const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 
 #define BOOTP_FIXED_LEN   236  // op .. file, without the magic cookie
 #define BOOTP_OPTIONS_OFF 240
+#define BOOTP_SECS_OFF    8
+#define BOOTP_CIADDR_OFF  12
+#define BOOTP_CHADDR_OFF  28
 #define BOOTREQUEST       1
 #define MAX_HLEN          16
 #define DHCP_MAGIC        0x63825363
@@ -385,7 +388,7 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 		balanced = 1;
 	} else if (o.msg_type == DHCPREQUEST) {
 		// RENEWING and REBINDING requests carry ciaddr and no server id.
-		__u32 ciaddr = *(__u32 *)(bootp + 12);
+		__u32 ciaddr = *(__u32 *)(bootp + BOOTP_CIADDR_OFF);
 		balanced = ciaddr == 0 || o.has_server_id;
 	} else if (o.msg_type == 0) {
 		// BOOTP, or DHCP with its type moved to sname/file by option 52.
@@ -399,11 +402,14 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 
 	if (balanced) {
 		int bucket = o.client_id_len > 0 ? bucket_of(ctx, o.client_id_off, o.client_id_len)
-		                                 : bucket_of(ctx, p + 28, hlen);
+		                                 : bucket_of(ctx, p + BOOTP_CHADDR_OFF, hlen);
+		// bucket < 0 cannot happen (the bytes were bounds-checked); if it
+		// did, serving the client beats losing it.
 		if (bucket < 0 || bucket_owned(bucket)) {
 			reason = XDHCP_REASON_OURS;
 		} else {
-			__u32 secs = ((__u32)bootp[8] << 8) | bootp[9];
+			__u32 secs =
+			        ((__u32)bootp[BOOTP_SECS_OFF] << 8) | bootp[BOOTP_SECS_OFF + 1];
 			if (cfg->secs_bypass == 0 || secs < cfg->secs_bypass)
 				return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_PARTNER);
 			reason = XDHCP_REASON_SECS_BYPASS;
@@ -411,7 +417,7 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 	}
 
 	struct xdhcp_client client = {};
-	if (hlen > 0 && bpf_xdp_load_bytes(ctx, p + 28, client.chaddr, hlen) < 0)
+	if (hlen > 0 && bpf_xdp_load_bytes(ctx, p + BOOTP_CHADDR_OFF, client.chaddr, hlen) < 0)
 		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
 	if (!rate_ok(cfg, &client))
 		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_RATELIMIT);

@@ -17,6 +17,9 @@ const (
 
 	bootpFixedLen   = 236 // op .. file, without the magic cookie
 	bootpOptionsOff = 240
+	bootpSecsOff    = 8
+	bootpCiaddrOff  = 12
+	bootpChaddrOff  = 28
 	bootRequest     = 1
 	maxHlen         = 16
 	dhcpMagic       = 0x63825363
@@ -105,9 +108,9 @@ func parseBOOTP(b []byte) request {
 	if hlen > maxHlen {
 		return decide(Drop, ReasonMalformed)
 	}
-	chaddr := b[28 : 28+hlen]
+	chaddr := b[bootpChaddrOff : bootpChaddrOff+hlen]
 	copy(r.chaddr[:], chaddr)
-	r.secs = binary.BigEndian.Uint16(b[8:])
+	r.secs = binary.BigEndian.Uint16(b[bootpSecsOff:])
 
 	var o options
 	if len(b) >= bootpOptionsOff && binary.BigEndian.Uint32(b[bootpFixedLen:]) == dhcpMagic {
@@ -126,7 +129,7 @@ func parseBOOTP(b []byte) request {
 		r.balanced = true
 	case o.msgType == dhcpRequest:
 		// RENEWING and REBINDING requests carry ciaddr and no server id.
-		ciaddr := binary.BigEndian.Uint32(b[12:])
+		ciaddr := binary.BigEndian.Uint32(b[bootpCiaddrOff:])
 		r.balanced = ciaddr == 0 || o.hasServerID
 	}
 	if r.balanced {
