@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -18,10 +19,10 @@ func TestRestartKeepsEveryLease(t *testing.T) {
 
 	var clients []dhcpclients.Client
 	var got []dhcpclients.Lease
-	for _, kind := range []string{"dhclient", "udhcpc", "udhcpc"} {
+	for i, kind := range []string{"dhclient", "udhcpc", "udhcpc"} {
 		host, err := lab.AddHost("rs")
 		mustDo(t, err)
-		c := newClient(t, kind, host, "")
+		c := newClient(t, kind, host, fmt.Sprintf("restart-%d", i))
 		l, err := c.Acquire(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +43,8 @@ func TestRestartKeepsEveryLease(t *testing.T) {
 	after := leaseSet(leases(t, d))
 	for ip, l := range before {
 		a, ok := after[ip]
-		if !ok || a.HWAddress != l.HWAddress || a.State != l.State || !a.Expiry.Equal(l.Expiry) {
+		if !ok || a.HWAddress != l.HWAddress || a.State != l.State || !a.Expiry.Equal(l.Expiry) ||
+			a.ClientID != l.ClientID || a.Hostname != l.Hostname || !a.Start.Equal(l.Start) {
 			t.Errorf("lease %s before restart %+v, after %+v (found %v)", ip, l, a, ok)
 		}
 	}
