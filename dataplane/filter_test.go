@@ -2,6 +2,8 @@ package dataplane
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,4 +66,62 @@ func TestVerdictNames(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint(newStats())
+}
+
+func TestSettingsErrorsNameTheField(t *testing.T) {
+	for _, tt := range []struct {
+		cfg   config.Dataplane
+		field string
+	}{
+		{config.Dataplane{Mode: "turbo"}, "dataplane.mode"},
+		{config.Dataplane{SecsBypass: -1}, "dataplane.secs-bypass"},
+		{config.Dataplane{SecsBypass: 65536}, "dataplane.secs-bypass"},
+		{config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 2_000_000_000}}, "dataplane.rate-limit.per-client-pps"},
+	} {
+		_, err := settingsFrom(tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%+v: error %v, want one naming %s", tt.cfg, err, tt.field)
+		}
+	}
+	s, err := settingsFrom(config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burst defaults to 2*pps: 20 packets at once, so tau is 19 intervals.
+	if s.interval != 100_000_000 || s.tau != 19*100_000_000 || s.tableSize != defaultTableSize {
+		t.Errorf("derived settings %+v", s)
+	}
+}
+
+// TestFilterConcurrent runs frames while the assignment changes; run with
+// -race.
+func TestFilterConcurrent(t *testing.T) {
+	f := NewFilter(config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 1000, TableSize: 16}})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				v := f.Frame(dhcpFrame(newMsg(withMAC(mac(byte(w*31+i))))), time.Now())
+				if v != passOurs && v != dropPartner && v.Reason != ReasonRateLimit {
+					t.Errorf("verdict %s", v)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		if err := f.SetSplit(i%101, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.SetLoadBalancing(i%3 != 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	s, _ := f.Stats()
+	if s.Total() != 8000 {
+		t.Fatalf("counted %d frames, want 8000", s.Total())
+	}
 }

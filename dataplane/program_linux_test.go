@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -158,4 +159,10 @@ func TestRateLimitSparesPartnerDrops(t *testing.T) {
 			t.Fatalf("renewal after partner drops: %s, want %s", got, passUnbalanced)
 		}
 	})
+}
+
+func TestNewModeOff(t *testing.T) {
+	if _, err := New(config.Dataplane{Mode: config.DataplaneOff}, nil); !errors.Is(err, ErrModeOff) {
+		t.Fatalf("New with mode off: %v, want ErrModeOff", err)
+	}
 }
