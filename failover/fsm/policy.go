@@ -1,0 +1,70 @@
+package fsm
+
+import (
+	"time"
+
+	"github.com/xdhcp/xdhcp/failover/wire"
+	"github.com/xdhcp/xdhcp/internal/loadbalance"
+)
+
+// Answer says which client messages the server may answer.
+type Answer uint8
+
+// The answer policies.
+const (
+	AnswerNone      Answer = iota // silent (STARTUP, RECOVER, RECOVER-WAIT, POTENTIAL-CONFLICT, PAUSED, SHUTDOWN)
+	AnswerRenewOnly               // only RENEWING/REBINDING requests (RECOVER-DONE, §9.7.1)
+	AnswerAll                     // every client its buckets let it see
+)
+
+// Allocate says which free addresses the server may give to new clients.
+type Allocate uint8
+
+// The allocation policies.
+const (
+	AllocateNone Allocate = iota // no new bindings
+	AllocateOwn                  // only this server's share (primary: FREE, secondary: BACKUP)
+	AllocateAll                  // its own and the partner's share (PARTNER-DOWN after MCLT)
+)
+
+// ServingPolicy is what the DHCP side may do in the current state.
+type ServingPolicy struct {
+	Answer       Answer
+	Allocate     Allocate
+	LoadBalanced bool              // the RFC 3074 buckets filter clients (NORMAL in load-balance mode)
+	Buckets      [loadBalance]bool // buckets this server answers
+}
+
+const loadBalance = loadbalance.Buckets
+
+// Policy returns the serving policy at now for a primary split of
+// splitPercent (load-balance mode).
+func (m *Machine) Policy(now time.Time, splitPercent int) ServingPolicy {
+	var p ServingPolicy
+	all := loadbalance.AllBuckets()
+	switch m.state {
+	case wire.StateNormal:
+		p.Answer, p.Allocate = AnswerAll, AllocateOwn
+		if m.cfg.Mode == HotStandby {
+			if m.cfg.Active {
+				p.Buckets = all
+			}
+			return p
+		}
+		p.LoadBalanced = true
+		p.Buckets = loadbalance.SplitBuckets(splitPercent)
+		if m.cfg.Role == Secondary {
+			p.Buckets = loadbalance.Complement(p.Buckets)
+		}
+	case wire.StateCommunicationsInterrupted, wire.StateResolutionInterrupted, wire.StateConflictDone:
+		p.Answer, p.Allocate, p.Buckets = AnswerAll, AllocateOwn, all
+	case wire.StatePartnerDown:
+		p.Answer, p.Allocate, p.Buckets = AnswerAll, AllocateOwn, all
+		if !now.Before(m.since.Add(m.cfg.MCLT)) {
+			p.Allocate = AllocateAll
+		}
+	case wire.StateRecoverDone:
+		p.Answer, p.Buckets = AnswerRenewOnly, all
+	}
+	return p
+}
