@@ -132,6 +132,12 @@ func (c *Dhcpcd) Close() error {
 	}
 	if pid != 0 && !c.proc.Exited() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+		// unshare reaps dhcpcd and exits with it; killing unshare first
+		// would leave dhcpcd's zombie to the host's init.
+		select {
+		case <-c.proc.Done():
+		case <-time.After(3 * time.Second):
+		}
 	}
 	_ = c.proc.Kill()
 	return nil
