@@ -365,16 +365,15 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 	if (hlen > MAX_HLEN)
 		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
 
+	enum walk_result w = WALK_OK;
 	if (plen >= BOOTP_OPTIONS_OFF) {
 		__be32 cookie;
 		if (bpf_xdp_load_bytes(ctx, p + BOOTP_FIXED_LEN, &cookie, 4) < 0)
 			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
 		if (cookie == bpf_htonl(DHCP_MAGIC)) {
-			enum walk_result w = walk_options(ctx, p + BOOTP_OPTIONS_OFF, p + plen, &o);
+			w = walk_options(ctx, p + BOOTP_OPTIONS_OFF, p + plen, &o);
 			if (w == WALK_MALFORMED)
 				return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
-			if (w == WALK_LIMIT)
-				return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_OPTION_LIMIT);
 		}
 	}
 
@@ -382,23 +381,21 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 	if (!cfg)
 		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_OURS);
 
-	enum xdhcp_reason reason = XDHCP_REASON_OURS;
+	// Not balanced: renewing/rebinding REQUEST, DECLINE, RELEASE, INFORM,
+	// other types; all of them pass, but are rate limited.
+	enum xdhcp_reason reason = XDHCP_REASON_UNBALANCED;
 	int balanced = 0;
-	if (o.msg_type == DHCPDISCOVER) {
-		balanced = 1;
+	if (w == WALK_LIMIT) {
+		reason = XDHCP_REASON_OPTION_LIMIT;  // too many options to know the type
+	} else if (o.msg_type == 0 && o.has_overload) {
+		reason = XDHCP_REASON_OVERLOAD;  // the type may be in sname/file
+	} else if (o.msg_type == 0 || o.msg_type == DHCPDISCOVER) {
+		balanced = 1;  // BOOTP or DISCOVER
 	} else if (o.msg_type == DHCPREQUEST) {
 		// RENEWING and REBINDING requests carry ciaddr and no server id.
 		__u32 ciaddr = *(__u32 *)(bootp + BOOTP_CIADDR_OFF);
 		balanced = ciaddr == 0 || o.has_server_id;
-	} else if (o.msg_type == 0) {
-		// BOOTP, or DHCP with its type moved to sname/file by option 52.
-		if (o.has_overload)
-			reason = XDHCP_REASON_OVERLOAD;
-		else
-			balanced = 1;
 	}
-	if (o.msg_type != 0 && !balanced)
-		reason = XDHCP_REASON_UNBALANCED;
 
 	if (balanced) {
 		int bucket = o.client_id_len > 0 ? bucket_of(ctx, o.client_id_off, o.client_id_len)

@@ -62,7 +62,7 @@ func (f *Filter) decide(bootp []byte, now time.Time) Verdict {
 	if r.decided {
 		return r.verdict
 	}
-	reason := ReasonUnbalanced
+	reason := r.reason
 	if r.balanced {
 		reason = ReasonOurs
 		if !f.owned.Load()[loadbalance.Hash(r.key)] {

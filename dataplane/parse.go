@@ -42,6 +42,7 @@ type request struct {
 	verdict  Verdict // set when parsing already decided
 	decided  bool
 	balanced bool
+	reason   Reason // why it passes when not balanced (before the rate limit)
 	key      []byte // RFC 3074 key, when balanced
 	secs     uint16
 	chaddr   [maxHlen]byte // chaddr[0..hlen), zero padded: the rate-limit key
@@ -118,13 +119,15 @@ func parseBOOTP(b []byte) request {
 		case walkMalformed:
 			return decide(Drop, ReasonMalformed)
 		case walkLimit:
-			return decide(Pass, ReasonOptionLimit)
+			r.reason = ReasonOptionLimit
+			return r
 		}
 	}
 
+	r.reason = ReasonUnbalanced
 	switch {
 	case !o.hasType && o.hasOverload:
-		return decide(Pass, ReasonOverload)
+		r.reason = ReasonOverload
 	case !o.hasType, o.msgType == dhcpDiscover:
 		r.balanced = true
 	case o.msgType == dhcpRequest:

@@ -166,3 +166,43 @@ func TestNewModeOff(t *testing.T) {
 		t.Fatalf("New with mode off: %v, want ErrModeOff", err)
 	}
 }
+
+// TestRateLimitAppliesTo checks which passing frames the flood guard
+// charges: every BOOTREQUEST that passes, whatever its reason, and nothing
+// that is not one. With a burst of 1, a second identical frame tells.
+func TestRateLimitAppliesTo(t *testing.T) {
+	limited := Verdict{Drop, ReasonRateLimit}
+	cases := []struct {
+		name  string
+		frame []byte
+		first Verdict
+		again Verdict
+	}{
+		{"discover ours", oursFrame(), passOurs, limited},
+		{"secs bypass", partnerFrame(withSecs(30)), passBypass, limited},
+		{"renewal", partnerFrame(withType(dhcpRequest), withCiaddr()), passUnbalanced, limited},
+		{"overload", partnerFrame(withOptions(opt(optOverload, 3), endOpt)), Verdict{Pass, ReasonOverload}, limited},
+		{"option limit", partnerFrame(withOptions(make([]byte, 200), msgType(1), endOpt)), Verdict{Pass, ReasonOptionLimit}, limited},
+		{"option limit after a type", partnerFrame(withOptions(msgType(7), make([]byte, 200), endOpt)), Verdict{Pass, ReasonOptionLimit}, limited},
+		{"bootreply", partnerFrame(func(m *msg) { m.op = 2 }), Verdict{Pass, ReasonNotRequest}, Verdict{Pass, ReasonNotRequest}},
+		{"fragment", frame{fragField: 0x2000, payload: newMsg().bytes()}.bytes(), Verdict{Pass, ReasonFragment}, Verdict{Pass, ReasonFragment}},
+		{"partner", partnerFrame(), dropPartner, dropPartner},
+		{"malformed", oursFrame(func(m *msg) { m.hlen = 17 }), dropMalformed, dropMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config.Dataplane{SecsBypass: 10, RateLimit: config.RateLimit{PerClientPPS: 1, Burst: 1}}
+			forBothTwins(t, cfg, func(t *testing.T, tw twin) {
+				if err := tw.SetSplit(50, true); err != nil {
+					t.Fatal(err)
+				}
+				if got := tw.run(t, c.frame); got != c.first {
+					t.Fatalf("first: %s, want %s", got, c.first)
+				}
+				if got := tw.run(t, c.frame); got != c.again {
+					t.Fatalf("again: %s, want %s", got, c.again)
+				}
+			})
+		})
+	}
+}
