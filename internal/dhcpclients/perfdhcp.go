@@ -17,8 +17,8 @@ import (
 // address inside the scope under test.
 type PerfOptions struct {
 	Iface     string        // -l
-	Rate      int           // -r: new exchanges per second
-	Clients   int           // -R: distinct client MACs drawn from; make it much larger than Exchanges
+	Rate      int           // -r: new exchanges per second; 0 leaves perfdhcp's default
+	Clients   int           // -R: how many client MACs perfdhcp may use; 0 means one
 	Exchanges int           // -n: stop after this many DISCOVERs
 	Duration  time.Duration // -p: stop after this long
 	DropTime  time.Duration // -d: an answer later than this is a drop; default 1s
@@ -43,7 +43,13 @@ type PerfResult struct {
 // own exit status says whether drops occurred; it is not treated as an
 // error here: the caller judges the counts.
 func RunPerfdhcp(ctx context.Context, ns *netns.NS, opt PerfOptions) (PerfResult, error) {
-	args := []string{"-4", "-l", opt.Iface, "-r", strconv.Itoa(opt.Rate), "-R", strconv.Itoa(opt.Clients)}
+	args := []string{"-4", "-l", opt.Iface}
+	if opt.Rate > 0 {
+		args = append(args, "-r", strconv.Itoa(opt.Rate))
+	}
+	if opt.Clients > 0 {
+		args = append(args, "-R", strconv.Itoa(opt.Clients))
+	}
 	if opt.Exchanges > 0 {
 		args = append(args, "-n", strconv.Itoa(opt.Exchanges))
 	}

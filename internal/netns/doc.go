@@ -11,10 +11,13 @@
 //
 // # Lifetime
 //
-// Create and (*NS).Close are the plain API, used by the demo. New, VethPair
-// and Bridge are the test API: they fail the test on error and register
-// cleanups. Processes started with (*NS).Start are remembered and killed by
-// their PID when the namespace is closed, before the namespace is deleted.
+// Create, Veth and the methods of NS return errors; the demo uses them.
+// New, VethPair and Bridge are the same for tests: they fail the test on
+// error, and New closes the namespace in the test's cleanup. Processes
+// started with (*NS).Start are remembered and stopped by their PID when the
+// namespace is closed, before it is deleted; OnClose lets a driver end
+// processes Start does not know. (*NS).Do runs a function on a thread
+// inside the namespace, to open sockets there.
 //
 // # Root
 //
