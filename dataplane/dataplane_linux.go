@@ -230,11 +230,11 @@ func (d *Dataplane) Attach(ifname string) (AttachMode, error) {
 	if _, ok := d.attached[ifname]; ok {
 		return 0, fmt.Errorf("attach xdp to %s: already attached", ifname)
 	}
-	nl, err := netlink.LinkByName(ifname)
+	iface, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return 0, fmt.Errorf("attach xdp to %s: %w", ifname, err)
 	}
-	if err := d.removeStale(nl); err != nil {
+	if err := d.removeStale(iface); err != nil {
 		return 0, err
 	}
 
@@ -249,7 +249,7 @@ func (d *Dataplane) Attach(ifname string) (AttachMode, error) {
 	for _, mode := range tries {
 		l, err := link.AttachXDP(link.XDPOptions{
 			Program:   d.objs.XdhcpXdp,
-			Interface: nl.Attrs().Index,
+			Interface: iface.Attrs().Index,
 			Flags:     mode.flags(),
 		})
 		if err != nil {
