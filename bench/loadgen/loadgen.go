@@ -642,6 +642,7 @@ func (g *gen) sendFlood() {
 
 // handle processes one received frame.
 func (g *gen) handle(b []byte) {
+	g.clock() // latency is measured to the moment each reply is handled
 	g.st.RxFrames++
 	if frame.ParseARP(b, &g.arp) {
 		g.answerARP()

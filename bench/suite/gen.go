@@ -20,6 +20,13 @@ type Generator struct {
 	Timeout    time.Duration  // per attempt; default 1s
 	LegitRate  float64        // flood: legitimate DORA rate; default 200
 	ScenarioOf []string       // scenarios to run; default dora, renew, mix, flood
+	// Direct sends renew and mix traffic straight from the clients
+	// instead of through a relay. Unicast replies to thousands of client
+	// addresses then need as many ARP entries in the server namespace,
+	// and the kernel's neighbour table limit (gc_thresh3, 1024 by
+	// default) is host-wide; relayed traffic needs one entry, and is what
+	// an ISP edge server sees.
+	Direct bool
 }
 
 var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
@@ -56,6 +63,9 @@ func (g Generator) Step(ctx context.Context, topo *netns.Topology, scenario stri
 	args := []string{"run", "--iface", topo.GenIface, "--scenario", scen, "--clients", strconv.Itoa(clients),
 		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--timeout", timeout.String(),
 		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off"}
+	if !g.Direct && (scenario == "renew" || scenario == "mix") {
+		args = append(args, "--relay", topo.GenAddr.String(), "--server", topo.SrvAddr.String())
+	}
 	cmd := netns.Command(ctx, topo.GenNS, g.Binary, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

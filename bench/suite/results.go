@@ -83,3 +83,21 @@ func WriteDir(dir string, rows []Row, step time.Duration, maxDrop float64, heade
 	}
 	return WriteMarkdown(mf, rows, step, maxDrop)
 }
+
+// AppendPlots links the plot images from results.md.
+func AppendPlots(dir string, pngs []string) error {
+	f, err := os.OpenFile(filepath.Join(dir, "results.md"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("append plots: %w", err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, p := range pngs {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(p, ".png"), p)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		return fmt.Errorf("append plots: %w", err)
+	}
+	return nil
+}

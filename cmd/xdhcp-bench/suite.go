@@ -109,6 +109,11 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if err := suite.WriteDir(dir, rows, cfg.StepTime, cfg.MaxDrop, header); err != nil {
 		return err
 	}
+	if pngs, err := suite.Plot(ctx, dir, rows); err != nil {
+		e.log.Warn("no plots", zap.Error(err))
+	} else if err := suite.AppendPlots(dir, pngs); err != nil {
+		return err
+	}
 	if err := suite.WriteMarkdown(e.stdout, rows, cfg.StepTime, cfg.MaxDrop); err != nil {
 		return err
 	}
