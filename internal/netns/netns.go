@@ -135,10 +135,14 @@ func (ns *NS) OnClose(fn func()) {
 
 // Command returns a command that runs name inside the namespace. ip netns
 // exec replaces itself with the program, so the command's PID is the
-// program's.
+// program's. The program gets its own process group, so that a Ctrl-C at
+// the terminal reaches only the caller, which then stops it in order; and
+// it is killed if the caller dies first.
 func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	full := append([]string{"netns", "exec", ns.Name, name}, args...)
-	return exec.CommandContext(ctx, "ip", full...)
+	cmd := exec.CommandContext(ctx, "ip", full...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // Output runs name inside the namespace and returns its standard output.
