@@ -272,12 +272,14 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr) Res
 	if !s.allows(false) {
 		return Result{Outcome: DropProtocol, Scope: s}
 	}
+	c.Hostname = hostnameFor(s, c, m)
 	l, err := s.Alloc.Request(c, ip, s.leaseTime(m), req.Now)
 	if err != nil {
-		h.log.Debug("request refused", zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
+		if ce := h.log.Check(zap.DebugLevel, "request refused"); ce != nil {
+			ce.Write(zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
+		}
 		return Result{Outcome: Naked, Reply: h.nak(m), Scope: s}
 	}
-	l.Hostname = hostnameFor(s, c, m)
 	reply := h.reply(m, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now))
 	return Result{Outcome: Acked, Reply: reply, Lease: &l, Scope: s}
 }
@@ -356,11 +358,11 @@ func (h *Handler) bootp(req Request) Result {
 		if err != nil {
 			continue
 		}
+		c.Hostname = hostnameFor(s, c, m)
 		l, err := s.Alloc.Request(c, ip, s.Config.LeaseTime.D(), req.Now)
 		if err != nil {
 			continue
 		}
-		l.Hostname = hostnameFor(s, c, m)
 		return Result{Outcome: BootpReplied, Reply: h.bootReply(m, s, ip), Lease: &l, Scope: s}
 	}
 	if !served {

@@ -419,3 +419,21 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseKeepsHostname(t *testing.T) {
+	h := newTestHandler(t)
+	res := h.Handle(Request{Msg: msg(dhcpv4.MessageTypeRequest, hw(1),
+		withAddr(dhcpv4.OptionRequestedIPAddress, "192.0.2.100"),
+		withOpt(dhcpv4.OptionHostName, []byte("laptop"))), Link: testLink, Now: t0})
+	if res.Outcome != Acked {
+		t.Fatalf("outcome %s, want ack", res.Outcome)
+	}
+	if res.Lease.Hostname != "laptop" {
+		t.Errorf("persisted hostname %q, want laptop", res.Lease.Hostname)
+	}
+	// The allocator's own record (what xdhcpctl shows) has it too.
+	l, ok := h.ScopeOf(res.Lease.IP).Alloc.Lookup(res.Lease.IP)
+	if !ok || l.Hostname != "laptop" {
+		t.Errorf("allocator record hostname %q (found %v), want laptop", l.Hostname, ok)
+	}
+}
