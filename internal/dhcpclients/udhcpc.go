@@ -68,6 +68,22 @@ func (c *Udhcpc) Renew(ctx context.Context) (Lease, error) {
 	return waitLease(ctx, c.events, udhcpcNames, c.proc.Done(), c.Name(), c.Output)
 }
 
+// Release sends SIGUSR2, which makes udhcpc send DHCPRELEASE and
+// deconfigure, and waits for its "deconfig" event.
+func (c *Udhcpc) Release(ctx context.Context) error {
+	if c.proc == nil {
+		return fmt.Errorf("udhcpc is not running")
+	}
+	if err := c.proc.Signal(syscall.SIGUSR2); err != nil {
+		return fmt.Errorf("ask udhcpc to release: %w", err)
+	}
+	_, err := c.events.next(ctx, func(env map[string]string) bool { return env["SCRIPT_ARG"] == "deconfig" })
+	if err != nil {
+		return fmt.Errorf("udhcpc did not release: %w\n%s", err, c.Output())
+	}
+	return nil
+}
+
 // Close kills udhcpc by PID; it sends no RELEASE.
 func (c *Udhcpc) Close() error {
 	return killProc(&c.proc)
