@@ -20,6 +20,9 @@ type Config struct {
 	Iface    string    // the interface it configures, inside NS
 	Dir      string    // a private directory for its script, events, lease and config files
 	Hostname string    // sent as option 12; empty sends none
+	// Probe makes dhcpcd ARP-probe an acknowledged address and DECLINE it
+	// when another host answers; the other clients ignore it.
+	Probe bool
 }
 
 // Client is one real DHCP client process.

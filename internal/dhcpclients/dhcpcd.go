@@ -40,7 +40,10 @@ func NewDhcpcd(cfg Config) (*Dhcpcd, error) {
 		return nil, fmt.Errorf("dhcpcd state directory: %w", err)
 	}
 	// noarp and nodelay keep the test quick; ipv4only keeps it to DHCPv4.
-	conf := "noarp\nnodelay\nipv4only\noption domain_name_servers, routers, subnet_mask\n"
+	conf := "nodelay\nipv4only\noption domain_name_servers, routers, subnet_mask\n"
+	if !cfg.Probe {
+		conf = "noarp\n" + conf
+	}
 	if cfg.Hostname != "" {
 		conf += "hostname " + cfg.Hostname + "\n"
 	}
