@@ -69,7 +69,10 @@ type ServerSpec struct {
 	Interfaces []string
 	Address    netip.Addr // server identifier
 	Dataplane  string     // auto, native, generic or off; "" means auto
-	Scopes     []ScopeSpec
+	// RateLimitPPS and RateLimitBurst set the per-client flood guard;
+	// 0 leaves it off.
+	RateLimitPPS, RateLimitBurst uint32
+	Scopes                       []ScopeSpec
 }
 
 // ScopeSpec is one scope of a ServerSpec.
@@ -96,7 +99,11 @@ func (s ServerSpec) yaml(dataDir, socket string) string {
 	}
 	fmt.Fprintf(&b, "server:\n  interfaces: [%s]\n  address: %s\n  data-dir: %q\n  control-socket: %q\n  metrics-listen: \"\"\n  log-level: debug\n",
 		strings.Join(s.Interfaces, ", "), s.Address, dataDir, socket)
-	fmt.Fprintf(&b, "dataplane:\n  mode: %s\nscopes:\n", mode)
+	fmt.Fprintf(&b, "dataplane:\n  mode: %s\n", mode)
+	if s.RateLimitPPS > 0 {
+		fmt.Fprintf(&b, "  rate-limit: {per-client-pps: %d, burst: %d}\n", s.RateLimitPPS, s.RateLimitBurst)
+	}
+	b.WriteString("scopes:\n")
 	for _, sc := range s.Scopes {
 		fmt.Fprintf(&b, "  - subnet: %s\n    pools: [%s]\n", sc.Subnet, strings.Join(sc.Pools, ", "))
 		if sc.LeaseTime > 0 {
@@ -307,6 +314,27 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 		return st, fmt.Errorf("decode xdhcpctl status: %w\n%s", err, out)
 	}
 	return st, nil
+}
+
+// Dataplane is what "xdhcpctl dataplane" reports that the tests read.
+type Dataplane struct {
+	Mode       string            `json:"mode"`
+	Interfaces map[string]string `json:"interfaces"`
+	XDP        map[string]uint64 `json:"xdp-counters"`
+	GoFilter   map[string]uint64 `json:"go-filter-counters"`
+}
+
+// Dataplane returns xdhcpctl dataplane.
+func (d *Daemon) Dataplane(ctx context.Context) (Dataplane, error) {
+	var dp Dataplane
+	out, err := d.Ctl(ctx, "dataplane")
+	if err != nil {
+		return dp, err
+	}
+	if err := json.Unmarshal([]byte(out), &dp); err != nil {
+		return dp, fmt.Errorf("decode xdhcpctl dataplane: %w\n%s", err, out)
+	}
+	return dp, nil
 }
 
 // LeaseByIP finds the lease of ip among leases.

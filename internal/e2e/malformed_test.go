@@ -195,4 +195,10 @@ func TestMalformedBurstLeavesServerServing(t *testing.T) {
 	if !d.Running() {
 		t.Fatalf("xdhcpd is not running after the test")
 	}
+	dp, err := d.Dataplane(ctx)
+	mustDo(t, err)
+	t.Logf("XDP counters after the burst: %v", dp.XDP)
+	if dp.XDP["dropped-malformed"] == 0 {
+		t.Errorf("the XDP program counted no malformed frames: %v", dp.XDP)
+	}
 }
