@@ -253,8 +253,13 @@ func (m *Machine) Handle(ev Event) (Actions, error) {
 		case m.startup:
 			return act, fmt.Errorf("partner-down in STARTUP: %w (wait for startup to end)", ErrNotAllowed)
 		case m.state == wire.StatePartnerDown:
-		case m.state == wire.StateCommunicationsInterrupted, m.state == wire.StateResolutionInterrupted,
-			m.state == wire.StateNormal && !m.comms:
+		case m.state == wire.StateCommunicationsInterrupted, m.state == wire.StateResolutionInterrupted:
+			m.enter(wire.StatePartnerDown, now, &act)
+		case !m.comms && (m.state == wire.StateNormal || m.state == wire.StateRecover ||
+			m.state == wire.StateRecoverWait || m.state == wire.StateRecoverDone):
+			// A server that cannot reach its partner may be told it is
+			// alone, even one still recovering (a newly commissioned
+			// server, §9.3.2): the operator vouches the partner is down.
 			m.enter(wire.StatePartnerDown, now, &act)
 		default:
 			return act, fmt.Errorf("partner-down in %s with the partner reachable: %w", m.state, ErrNotAllowed)

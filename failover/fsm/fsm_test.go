@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/failover/wire"
+	"github.com/xdhcp/xdhcp/internal/loadbalance"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -168,6 +169,15 @@ func TestTransitions(t *testing.T) {
 			tick(50*time.Minute, rd),
 			down(51*time.Minute, rd),
 		}},
+		{"fresh server alone: recover, operator may declare partner-down", Primary, nil, []step{
+			tick(5*time.Second, recover),
+			{ev: Event{Kind: EvPartnerDown}, at: 6 * time.Second, want: pd},
+		}},
+		{"recovering server with the partner connected: partner-down refused", Secondary, nil, []step{
+			up(0, startup),
+			{ev: Event{Kind: EvPartnerState, PartnerState: pd}, want: recover, wantReqAll: true},
+			{ev: Event{Kind: EvPartnerDown}, at: time.Second, want: recover, wantErr: ErrNotAllowed},
+		}},
 		{"shutdown", Primary, rec(normal, -time.Hour, 0), []step{
 			up(0, startup),
 			partner(0, normal, normal),
@@ -243,7 +253,7 @@ func TestPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := tt.m.Policy(tt.now, 70)
+			p := tt.m.Policy(tt.now, loadbalance.SplitBuckets(70))
 			if p.Answer != tt.answer || p.Allocate != tt.alloc || p.LoadBalanced != tt.lbOn || count(p.Buckets) != tt.nBuckets {
 				t.Fatalf("policy %+v (buckets %d), want answer %d alloc %d lb %v buckets %d", p.Answer, count(p.Buckets), tt.answer, tt.alloc, tt.lbOn, tt.nBuckets)
 			}

@@ -3,6 +3,7 @@ package fsm
 import (
 	"time"
 
+	"github.com/xdhcp/xdhcp/control/lease"
 	"github.com/xdhcp/xdhcp/failover/wire"
 	"github.com/xdhcp/xdhcp/internal/loadbalance"
 )
@@ -33,14 +34,22 @@ type ServingPolicy struct {
 	Allocate     Allocate
 	LoadBalanced bool              // the RFC 3074 buckets filter clients (NORMAL in load-balance mode)
 	Buckets      [loadBalance]bool // buckets this server answers
+	// Own is the free-address state that is this server's share:
+	// lease.StateFree on the primary, lease.StateBackup on the secondary.
+	// With AllocateOwn only those may be handed out; with AllocateAll both.
+	Own lease.State
 }
 
 const loadBalance = loadbalance.Buckets
 
-// Policy returns the serving policy at now for a primary split of
-// splitPercent (load-balance mode).
-func (m *Machine) Policy(now time.Time, splitPercent int) ServingPolicy {
-	var p ServingPolicy
+// Policy returns the serving policy at now. primaryBuckets are the buckets
+// the primary owns in NORMAL (load-balance mode; the secondary owns the
+// rest), e.g. loadbalance.SplitBuckets(50).
+func (m *Machine) Policy(now time.Time, primaryBuckets [loadBalance]bool) ServingPolicy {
+	p := ServingPolicy{Own: lease.StateFree}
+	if m.cfg.Role == Secondary {
+		p.Own = lease.StateBackup
+	}
 	all := loadbalance.AllBuckets()
 	switch m.state {
 	case wire.StateNormal:
@@ -52,7 +61,7 @@ func (m *Machine) Policy(now time.Time, splitPercent int) ServingPolicy {
 			return p
 		}
 		p.LoadBalanced = true
-		p.Buckets = loadbalance.SplitBuckets(splitPercent)
+		p.Buckets = primaryBuckets
 		if m.cfg.Role == Secondary {
 			p.Buckets = loadbalance.Complement(p.Buckets)
 		}

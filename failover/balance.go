@@ -1,0 +1,109 @@
+package failover
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/failover/fsm"
+	"github.com/xdhcp/xdhcp/failover/wire"
+	"github.com/xdhcp/xdhcp/internal/loadbalance"
+	"go.uber.org/zap"
+)
+
+// maxMovePerRound bounds one balancing round's transfers.
+const maxMovePerRound = 1024
+
+// secondaryShare is the secondary's target share of free addresses, in
+// percent: the complement of the split in load-balance mode; in
+// hot-standby the reserve when the secondary is the standby, the rest when
+// it is the active server.
+func (p *Peer) secondaryShare() int {
+	if p.cfg.Mode == fsm.LoadBalance {
+		return 100 - (loadbalance.Count(p.primaryBuckets)*100+128)/256
+	}
+	secondaryIsStandby := (p.cfg.Role == fsm.Secondary) != p.cfg.Active
+	if secondaryIsStandby {
+		return p.cfg.ReservePercent
+	}
+	return 100 - p.cfg.ReservePercent
+}
+
+// balance moves free addresses so the secondary holds its share. Only the
+// owner of a free address gives it away, and it stops using it first:
+// the primary turns FREE into BACKUP, the secondary BACKUP into FREE. The
+// transfer is committed locally (ApplyBinding) and then sent as a BNDUPD,
+// so no address is ever allocatable on both sides.
+func (p *Peer) balance(now time.Time) {
+	pools, ok := p.deps.(FreePools)
+	if !ok || p.machine.State() != wire.StateNormal || p.cur == nil {
+		return
+	}
+	var free, backup []netip.Addr
+	pools.ForEachFree(func(ip netip.Addr, owner lease.State) bool {
+		if owner == lease.StateBackup {
+			backup = append(backup, ip)
+		} else {
+			free = append(free, ip)
+		}
+		return true
+	})
+	total := len(free) + len(backup)
+	if total == 0 {
+		return
+	}
+	target := total * p.secondaryShare() / 100
+	tolerance := max(1, total/50)
+	var give []netip.Addr
+	var to lease.State
+	switch {
+	case p.cfg.Role == fsm.Primary && target-len(backup) >= tolerance:
+		give, to = free[:min(target-len(backup), len(free), maxMovePerRound)], lease.StateBackup
+	case p.cfg.Role == fsm.Secondary && len(backup)-target > tolerance:
+		give, to = backup[:min(len(backup)-target, maxMovePerRound)], lease.StateFree
+	default:
+		return
+	}
+	moved := p.transfer(give, to, now)
+	p.log.Info("failover: balanced free addresses", zap.Int("free", len(free)), zap.Int("backup", len(backup)),
+		zap.Int("target_backup", target), zap.Int("moved", moved), zap.Stringer("to", to))
+}
+
+func (p *Peer) transfer(ips []netip.Addr, to lease.State, now time.Time) int {
+	moved := 0
+	for _, ip := range ips {
+		l := freeRecord(ip, to, now)
+		if err := p.deps.ApplyBinding(l); err != nil {
+			p.log.Warn("failover: could not transfer a free address", zap.Stringer("ip", ip), zap.Error(err))
+			continue
+		}
+		p.queue.push(l, 0)
+		moved++
+	}
+	p.count(func(c *Counters) { c.AddressesMoved += uint64(moved) })
+	p.pump(now)
+	return moved
+}
+
+// sendPoolReq asks the primary to balance (secondary, on entering NORMAL).
+func (p *Peer) sendPoolReq() {
+	p.send(&wire.Message{Type: wire.MsgPoolReq})
+}
+
+// onPoolReq balances at once and answers with the number moved.
+func (p *Peer) onPoolReq(m *wire.Message, now time.Time) {
+	var before uint64
+	p.statusMu.Lock()
+	before = p.status.Counters.AddressesMoved
+	p.statusMu.Unlock()
+	if p.cfg.Role == fsm.Primary {
+		p.lastBalance = now
+		p.balance(now)
+	}
+	p.statusMu.Lock()
+	moved := p.status.Counters.AddressesMoved - before
+	p.statusMu.Unlock()
+	resp := &wire.Message{Type: wire.MsgPoolResp, XID: m.XID}
+	resp.AddUint32(wire.OptAddressesTransferred, uint32(moved))
+	p.send(resp)
+}

@@ -1,0 +1,85 @@
+package failover
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/failover/fsm"
+)
+
+// ServingPolicy is what the DHCP side may do in the current failover
+// state: which clients to answer, which free addresses to hand out, and
+// whether the RFC 3074 buckets filter clients.
+type ServingPolicy = fsm.ServingPolicy
+
+// StateStore is durable metadata storage; lease.Store satisfies it.
+type StateStore = fsm.StateStore
+
+// Deps is what the server gives the engine. Every method may be called
+// from the engine's goroutine while DHCP traffic runs; none may call back
+// into the Peer.
+type Deps interface {
+	StateStore
+	// ApplyBinding durably commits a binding (a partner's update, or a
+	// pool transfer the engine decided) and updates the allocator. The
+	// server must NOT call Peer.Updated for it.
+	ApplyBinding(l lease.Lease) error
+	// ForEachBinding calls fn for every stored binding until fn returns
+	// false (used to answer UPDREQALL and to resend after a restart).
+	ForEachBinding(fn func(lease.Lease) bool)
+	// SetOwnedBuckets installs the buckets this server answers in the
+	// dataplane and the Go filter; loadBalancing false means answer every
+	// client whatever its bucket (but still only if owned is all true).
+	SetOwnedBuckets(owned [256]bool, loadBalancing bool) error
+	// SetServing tells the allocator and handler what they may do.
+	SetServing(p ServingPolicy)
+}
+
+// FreePools is optionally implemented by Deps to let the engine divide
+// free addresses between the partners (draft-12 FREE = the primary's,
+// BACKUP = the secondary's). Without it, no pool balancing happens.
+type FreePools interface {
+	// ForEachFree calls fn for every address of the failover scopes that
+	// is free for allocation, with lease.StateFree (the primary's) or
+	// lease.StateBackup (the secondary's), until fn returns false.
+	// Addresses never stored count as lease.StateFree.
+	ForEachFree(fn func(ip netip.Addr, owner lease.State) bool)
+}
+
+// Status is a snapshot of the engine for xdhcpctl failover status.
+type Status struct {
+	Name             string
+	Role             string
+	Mode             string
+	State            string
+	StateSince       time.Time
+	PartnerState     string // "" when unknown
+	PartnerSince     time.Time
+	Connected        bool
+	SplitPercent     int
+	MCLT             time.Duration
+	Authenticated    bool
+	UnackedUpdates   int // BNDUPDs in flight
+	PendingUpdates   int // bindings waiting to be sent
+	LastContact      time.Time
+	ClockSkew        time.Duration // partner's clock minus ours, at second resolution
+	ClockSkewWarning bool
+	OwnedBuckets     int
+	Serving          ServingPolicy
+	Counters         Counters
+}
+
+// Counters are the engine's event counts since start.
+type Counters struct {
+	Connections     uint64 // handshakes completed
+	AuthFailures    uint64 // messages or connections refused for a missing, wrong or replayed digest
+	Malformed       uint64 // connections dropped for undecodable bytes or protocol violations
+	Timeouts        uint64 // connections dropped for silence
+	UpdatesSent     uint64
+	UpdatesAcked    uint64
+	UpdatesRejected uint64 // our BNDUPDs the partner refused
+	UpdatesReceived uint64
+	ApplyFailures   uint64 // partner BNDUPDs we could not commit
+	AddressesMoved  uint64 // free addresses given to the partner by pool balancing
+}

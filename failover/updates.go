@@ -1,0 +1,335 @@
+package failover
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/failover/wire"
+	"go.uber.org/zap"
+)
+
+// queued is one binding waiting to go to the partner.
+type queued struct {
+	l       lease.Lease
+	seq     uint64        // enqueue order; newer updates of an address supersede older ones
+	desired time.Duration // the lease time the server wanted, for the potential expiry
+}
+
+// updateQueue holds bindings not yet sent, coalescing repeated updates of
+// one address. It is shared between Updated (server goroutines) and the
+// engine.
+type updateQueue struct {
+	mu    sync.Mutex
+	items map[netip.Addr]queued
+	fifo  []queued // in seq order; entries whose seq is not items[ip].seq are stale
+	seq   uint64
+}
+
+func (q *updateQueue) init() { q.items = map[netip.Addr]queued{} }
+
+func (q *updateQueue) push(l lease.Lease, desired time.Duration) uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.seq++
+	it := queued{l: l, seq: q.seq, desired: desired}
+	q.items[l.IP] = it
+	q.fifo = append(q.fifo, it)
+	return q.seq
+}
+
+// retry puts back an update that was in flight on a lost connection,
+// unless a newer update of the address is already queued.
+func (q *updateQueue) retry(it queued) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if cur, ok := q.items[it.l.IP]; ok && cur.seq > it.seq {
+		return
+	}
+	q.seq++
+	it.seq = q.seq
+	q.items[it.l.IP] = it
+	q.fifo = append(q.fifo, it)
+}
+
+// pop takes the oldest live update.
+func (q *updateQueue) pop() (queued, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.fifo) > 0 {
+		it := q.fifo[0]
+		q.fifo = q.fifo[1:]
+		if cur, ok := q.items[it.l.IP]; ok && cur.seq == it.seq {
+			delete(q.items, it.l.IP)
+			return it, true
+		}
+	}
+	q.fifo = nil
+	return queued{}, false
+}
+
+// minSeq is the lowest sequence still queued (0: none).
+func (q *updateQueue) minSeq() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range q.fifo {
+		if cur, ok := q.items[it.l.IP]; ok && cur.seq == it.seq {
+			return it.seq
+		}
+	}
+	return 0
+}
+
+func (q *updateQueue) lastSeq() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.seq
+}
+
+func (q *updateQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// mcltState is what LeaseTime needs: the potential expiry the partner has
+// acknowledged (or sent) per address and the desired lease time of the
+// grant in progress.
+type mcltState struct {
+	mu      sync.Mutex
+	mclt    time.Duration
+	acked   map[netip.Addr]time.Time
+	desired map[netip.Addr]time.Duration
+	state   wire.ServerState
+}
+
+func (s *mcltState) init(mclt time.Duration) {
+	s.mclt = mclt
+	s.acked = map[netip.Addr]time.Time{}
+	s.desired = map[netip.Addr]time.Duration{}
+}
+
+func (s *mcltState) setState(st wire.ServerState) {
+	s.mu.Lock()
+	s.state = st
+	s.mu.Unlock()
+}
+
+func (s *mcltState) ack(ip netip.Addr, pot time.Time) {
+	s.mu.Lock()
+	if pot.After(s.acked[ip]) {
+		s.acked[ip] = pot
+	}
+	s.mu.Unlock()
+}
+
+// LeaseTime applies the MCLT rule (draft-12 §5.2.1): the lease given to a
+// client never runs past MCLT beyond the latest of the potential
+// expiration time the partner acknowledged for the address (or sent us)
+// and the client's current lease expiration (l.Expiry, for a renewal).
+// A new client therefore gets at most MCLT; once the partner has acked a
+// potential expiry of now+desired, the next renewal can get desired. The
+// server calls it before committing the lease and passes the lease it is
+// about to extend (or a zero Lease with just IP set for a new binding).
+func (p *Peer) LeaseTime(desired time.Duration, l lease.Lease) time.Duration {
+	now := p.now()
+	s := &p.mclt
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.desired[l.IP] = desired
+	base := now
+	if a := s.acked[l.IP]; a.After(base) {
+		base = a
+	}
+	if l.State == lease.StateActive && l.Expiry.After(base) {
+		base = l.Expiry
+	}
+	allowed := base.Add(s.mclt).Sub(now)
+	return max(min(desired, allowed), 0)
+}
+
+// Updated queues a BNDUPD for a lease the server has durably changed. It
+// never blocks on the network.
+func (p *Peer) Updated(l lease.Lease) {
+	p.mclt.mu.Lock()
+	desired, ok := p.mclt.desired[l.IP]
+	delete(p.mclt.desired, l.IP)
+	p.mclt.mu.Unlock()
+	if !ok && l.State == lease.StateActive {
+		desired = l.Expiry.Sub(l.Start)
+	}
+	p.queue.push(l, desired)
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+// canSendUpdates says whether BNDUPDs may flow now.
+func (p *Peer) canSendUpdates() bool {
+	if p.cur == nil || p.machine.Startup() {
+		return false
+	}
+	if _, known := p.machine.Partner(); !known {
+		return false
+	}
+	return p.machine.State() != wire.StateRecover
+}
+
+// pump sends queued updates while fewer than MaxUnackedBndUpd are in
+// flight. The messages of one round are written in one batch (one
+// syscall), each BNDUPD carrying one binding as ISC expects.
+func (p *Peer) pump(now time.Time) {
+	if !p.canSendUpdates() {
+		return
+	}
+	var batch []byte
+	var msgs []*wire.Message
+	for len(p.inflight)+len(msgs) < p.cfg.MaxUnackedBndUpd {
+		it, ok := p.queue.pop()
+		if !ok {
+			break
+		}
+		pot := it.l.Expiry
+		if it.l.State == lease.StateActive && it.desired > 0 {
+			if d := now.Add(it.desired); d.After(pot) {
+				pot = d
+			}
+		}
+		m := wire.BindingOptions(&wire.Message{Type: wire.MsgBndUpd, XID: p.cur.nextXID()}, bindingFromLease(it.l, pot))
+		m.Time = unixTime(now)
+		b, err := p.cur.sess.Seal(m)
+		if err != nil {
+			p.log.Error("failover: cannot encode BNDUPD", zap.Stringer("ip", it.l.IP), zap.Error(err))
+			continue
+		}
+		batch = append(batch, b...)
+		msgs = append(msgs, m)
+		p.inflight[m.XID] = inflight{item: it, pot: pot}
+	}
+	if len(msgs) > 0 {
+		_ = p.cur.conn.SetWriteDeadline(now.Add(p.cfg.ReceiveTimer))
+		if _, err := p.cur.conn.Write(batch); err != nil {
+			p.dropLink("send BNDUPD batch: " + err.Error())
+			return
+		}
+		p.lastSend = now
+		p.count(func(c *Counters) { c.UpdatesSent += uint64(len(msgs)) })
+	}
+	p.maybeUpdDone(now)
+}
+
+// maybeUpdDone sends the UPDDONE owed for an UPDREQ/UPDREQALL once every
+// update queued up to the request has been acknowledged, and records the
+// acked-through mark when nothing is outstanding.
+func (p *Peer) maybeUpdDone(now time.Time) {
+	oldest := p.queue.minSeq()
+	for _, f := range p.inflight {
+		if oldest == 0 || f.item.seq < oldest {
+			oldest = f.item.seq
+		}
+	}
+	if p.upddoneMarker != 0 && (oldest == 0 || oldest > p.upddoneMarker) {
+		p.upddoneMarker = 0
+		p.send(&wire.Message{Type: wire.MsgUpdDone, XID: p.upddoneXID})
+	}
+	if oldest == 0 && now.Sub(p.lastAckedMark) >= time.Second {
+		p.lastAckedMark = now
+		_ = p.deps.PutMeta(ackedThroughKey, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
+	}
+}
+
+// requeueUnacked queues, after a restart, every binding changed since the
+// last moment all updates were acknowledged (less a margin for updates
+// committed but not yet queued then): the in-memory queue died with the
+// process.
+func (p *Peer) requeueUnacked() {
+	b, ok, err := p.deps.GetMeta(ackedThroughKey)
+	if err != nil || !ok || len(b) != 8 {
+		return // never synchronised: the partner's UPDREQALL or ours covers it
+	}
+	since := time.Unix(0, int64(binary.BigEndian.Uint64(b))).Add(-10 * time.Second)
+	n := 0
+	p.deps.ForEachBinding(func(l lease.Lease) bool {
+		if !l.Updated.Before(since) {
+			p.queue.push(l, 0)
+			n++
+		}
+		return true
+	})
+	if n > 0 {
+		p.log.Info("failover: requeued bindings changed since the last full acknowledgement", zap.Int("bindings", n))
+	}
+}
+
+func (p *Peer) onBndUpd(m *wire.Message, now time.Time) {
+	p.count(func(c *Counters) { c.UpdatesReceived++ })
+	ack := &wire.Message{Type: wire.MsgBndAck, XID: m.XID}
+	b, err := wire.ParseBinding(m)
+	var l lease.Lease
+	if err == nil {
+		l, err = leaseFromBinding(b)
+	}
+	if err == nil {
+		err = p.deps.ApplyBinding(l)
+		if err != nil {
+			p.count(func(c *Counters) { c.ApplyFailures++ })
+		}
+	}
+	if err != nil {
+		p.log.Warn("failover: rejecting partner's binding update", zap.Stringer("ip", b.IP), zap.Error(err))
+		if b.IP.IsValid() {
+			ack.AddAddr(wire.OptAssignedIPAddress, b.IP)
+		}
+		ack.AddUint8(wire.OptRejectReason, uint8(wire.RejectMisc))
+		ack.Add(wire.OptMessage, []byte(err.Error()))
+		p.send(ack)
+		return
+	}
+	if b.HasPotential {
+		p.mclt.ack(b.IP, fromUnix(b.PotentialExpiry))
+	}
+	ack.AddAddr(wire.OptAssignedIPAddress, b.IP)
+	p.send(ack)
+}
+
+func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
+	f, ok := p.inflight[m.XID]
+	if !ok {
+		p.log.Debug("failover: BNDACK for no update in flight", zap.Uint32("xid", m.XID))
+		return
+	}
+	delete(p.inflight, m.XID)
+	if r, ok := m.Uint8(wire.OptRejectReason); ok && r != 0 {
+		msg, _ := m.Get(wire.OptMessage)
+		p.count(func(c *Counters) { c.UpdatesRejected++ })
+		p.log.Warn("failover: partner rejected our binding update", zap.Stringer("ip", f.item.l.IP),
+			zap.Uint8("reason", r), zap.ByteString("message", msg))
+	} else {
+		p.count(func(c *Counters) { c.UpdatesAcked++ })
+		p.mclt.ack(f.item.l.IP, f.pot)
+	}
+	p.pump(now)
+}
+
+// onUpdReq answers UPDREQ (the updates the partner has not acked: our
+// queue) or UPDREQALL (every binding), then UPDDONE once all are acked.
+func (p *Peer) onUpdReq(m *wire.Message, all bool) {
+	if all {
+		n := 0
+		p.deps.ForEachBinding(func(l lease.Lease) bool {
+			p.queue.push(l, 0)
+			n++
+			return true
+		})
+		p.log.Info("failover: partner asked for every binding", zap.Int("bindings", n))
+	}
+	p.upddoneMarker, p.upddoneXID = p.queue.lastSeq(), m.XID
+	if p.upddoneMarker == 0 {
+		p.upddoneMarker = 1 // nothing ever queued: UPDDONE at once
+		p.send(&wire.Message{Type: wire.MsgUpdDone, XID: m.XID})
+		p.upddoneMarker = 0
+	}
+}
