@@ -95,13 +95,20 @@ func (l *link) readLoop(receiveTimer time.Duration) {
 // errRejected is a CONNECTACK carrying a reject reason.
 var errRejected = errors.New("partner rejected the connection")
 
-func (p *Peer) connectMessage(ctx context.Context) *wire.Message {
-	m := &wire.Message{Type: wire.MsgConnect}
+// helloMessage starts a CONNECT or CONNECTACK with the options both carry,
+// in ISC dhcpd's order.
+func (p *Peer) helloMessage(t wire.MsgType) *wire.Message {
+	m := &wire.Message{Type: t}
 	m.Add(wire.OptRelationshipName, []byte(p.cfg.Name))
 	m.AddUint32(wire.OptMaxUnacked, uint32(p.cfg.MaxUnackedBndUpd))
 	m.AddUint32(wire.OptReceiveTimer, uint32(p.cfg.ReceiveTimer.Round(time.Second)/time.Second))
 	m.Add(wire.OptVendorClass, []byte(vendorClass))
 	m.AddUint8(wire.OptProtocolVersion, wire.ProtocolVersion)
+	return m
+}
+
+func (p *Peer) connectMessage(ctx context.Context) *wire.Message {
+	m := p.helloMessage(wire.MsgConnect)
 	m.AddUint8(wire.OptTLSRequest, 0)
 	m.AddUint32(wire.OptMCLT, uint32(p.cfg.MCLT/time.Second))
 	hba := wire.HBAFromBuckets(p.primaryBucketsForConnect(ctx))
@@ -110,12 +117,7 @@ func (p *Peer) connectMessage(ctx context.Context) *wire.Message {
 }
 
 func (p *Peer) connectAckMessage(reject wire.RejectReason, why string) *wire.Message {
-	m := &wire.Message{Type: wire.MsgConnectAck}
-	m.Add(wire.OptRelationshipName, []byte(p.cfg.Name))
-	m.AddUint32(wire.OptMaxUnacked, uint32(p.cfg.MaxUnackedBndUpd))
-	m.AddUint32(wire.OptReceiveTimer, uint32(p.cfg.ReceiveTimer.Round(time.Second)/time.Second))
-	m.Add(wire.OptVendorClass, []byte(vendorClass))
-	m.AddUint8(wire.OptProtocolVersion, wire.ProtocolVersion)
+	m := p.helloMessage(wire.MsgConnectAck)
 	m.AddUint8(wire.OptTLSReply, 0)
 	if reject != 0 {
 		m.AddUint8(wire.OptRejectReason, uint8(reject))
