@@ -27,6 +27,7 @@ type meta struct {
 	globalLines map[uint8]int
 	burstSet    bool
 	scopes      []scopeMeta
+	failover    *failoverMeta
 }
 
 // scopeMeta keeps the places inside one scope.
@@ -58,6 +59,7 @@ func (w *walker) config(root *yaml.Node, cfg *Config, m *meta) {
 				}
 			})
 		}},
+		{"failover", func(n *yaml.Node, p string) { w.failover(n, p, cfg, m) }},
 	})
 }
 

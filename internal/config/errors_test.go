@@ -29,7 +29,7 @@ func TestParseRejects(t *testing.T) {
 		want []string // substrings of the message, besides "line N:"
 	}{
 		// Structure and strictness.
-		{"unknown top-level key", head + "failover: {}  #<\n", []string{`unknown key "failover" at the top level`, "known keys: server, options, dataplane, scopes"}},
+		{"unknown top-level key", head + "failsafe: {}  #<\n", []string{`unknown key "failsafe" at the top level`, "known keys: server, options, dataplane, scopes, failover"}},
 		{"unknown scope key", head + "    leese-time: 8h  #<\n", []string{`unknown key "leese-time" in scopes[0]`, `did you mean "lease-time"`, "known keys: subnet, pools, exclude, lease-time"}},
 		{"unknown server key", "server:\n  interfaces: [eth1]\n  adress: 192.0.2.1  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`unknown key "adress" in server`, `did you mean "address"`}},
 		{"unknown rate-limit key", head + "dataplane:\n  rate-limit: {pps: 3}  #<\n", []string{`unknown key "pps" in dataplane.rate-limit`, "per-client-pps"}},

@@ -13,6 +13,7 @@ type Config struct {
 	Options   Options   `yaml:"options"` // global options, inherited by every scope
 	Dataplane Dataplane `yaml:"dataplane"`
 	Scopes    []Scope   `yaml:"scopes"`
+	Failover  *Failover `yaml:"failover"` // nil: no failover partner (see failover.go)
 }
 
 // Server holds the daemon-wide settings.

@@ -31,6 +31,7 @@ func (w *walker) validate(cfg *Config, m *meta) {
 	w.checkPoolOverlaps(cfg, m)
 	w.checkReservedIPs(cfg, m)
 	w.checkServerAddress(cfg, m)
+	w.checkFailover(cfg, m)
 }
 
 // failed reports whether a problem was already recorded at or below path.
