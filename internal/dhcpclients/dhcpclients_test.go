@@ -3,6 +3,7 @@ package dhcpclients
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -62,6 +63,7 @@ func directLAN(t *testing.T) (srv, cli *netns.NS) {
 
 func TestClientsGetAndRenewLease(t *testing.T) {
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	hostState := dirListing(t, "/var/lib/dhcpcd")
 	pool := netip.MustParsePrefix("192.0.2.96/27")
 	for _, kind := range Kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -102,8 +104,29 @@ func TestClientsGetAndRenewLease(t *testing.T) {
 			if !bytes.Equal(after, hostResolv) {
 				t.Errorf("%s changed the host's /etc/resolv.conf", kind)
 			}
+			if now := dirListing(t, "/var/lib/dhcpcd"); now != hostState {
+				t.Errorf("%s changed the host's /var/lib/dhcpcd: %q, was %q", kind, now, hostState)
+			}
 		})
 	}
+}
+
+// dirListing names a directory's entries with their sizes and times.
+func dirListing(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %d %s\n", e.Name(), info.Size(), info.ModTime())
+	}
+	return b.String()
 }
 
 func addrs(s ...string) []netip.Addr {
