@@ -87,7 +87,7 @@ func checkInvariants(t testing.TB, s *Scope) {
 
 func (s *Scope) invariantError() error {
 	onList := make(map[int32]listID)
-	ids := []listID{listOffered}
+	ids := []listID{listOffered, listAwaiting}
 	for l := range s.lists {
 		ids = append(ids, listID(l))
 	}
@@ -104,6 +104,12 @@ func (s *Scope) invariantError() error {
 			}
 			if l == listOffered && prev != noSlot && s.slots[prev].heldUntil > sl.heldUntil {
 				return fmt.Errorf("offer queue out of order at slot %d", i)
+			}
+			if l < numFreeLists && freeList(sl.own, l%numListKinds) != l {
+				return fmt.Errorf("list %d: slot %d has owner bits %b", l, i, sl.own)
+			}
+			if l == listAwaiting && (!awaitsAck(sl.rec) || s.role == RoleNone) {
+				return fmt.Errorf("awaiting list: slot %d without an Expired or Released record, or without failover", i)
 			}
 			onList[i] = l
 			prev = i
@@ -127,6 +133,7 @@ func (s *Scope) invariantError() error {
 			return fmt.Errorf("slot %d: list %d but linked on %d", i, sl.list, l)
 		case sl.state == stOffered && l != listOffered,
 			sl.state == stFree && sl.flags == 0 && l == listNone,
+			sl.state == stFree && l != listNone && l != listAwaiting && l >= numFreeLists,
 			sl.state != stFree && sl.state != stOffered && l != listNone,
 			sl.state == stFree && sl.flags != 0 && l != listNone:
 			return fmt.Errorf("slot %d (%v) state %d flags %b is on list %d", i, s.addrOf(idx), sl.state, sl.flags, l)

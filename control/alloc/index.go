@@ -32,18 +32,38 @@ const (
 	flagOutside                        // not inside any pool
 )
 
-// listID names a list threaded through the slots: a free list, or the
-// queue of held offers. Today there is one owner (this server) and two
-// free-list kinds; failover adds owners as listID = owner*numListKinds + kind.
+// listID names a list threaded through the slots: a free list, the queue
+// of held offers, or the addresses waiting for the failover partner's
+// acknowledgement. Free lists are kept per owner: listID = owner*numListKinds
+// + kind, where owner is the absolute owner (0 the primary's FREE, 1 the
+// secondary's BACKUP). Without failover every address is owner 0's.
 type listID uint8
 
 const (
 	listFresh    listID = iota // no client remembered for the address
 	listRecycled               // last client remembered; oldest first
 	numListKinds
-	listOffered listID = 0xfe // offers, in the order their holds end
-	listNone    listID = 0xff
+	numOwners           = 2
+	numFreeLists        = numOwners * numListKinds
+	listAwaiting listID = 0xfd // expired or released here, until the partner acknowledges (failover only)
+	listOffered  listID = 0xfe // offers, in the order their holds end
+	listNone     listID = 0xff
 )
+
+// ownBits records which server owns a free pool address. The owner is
+// absolute (the primary or the secondary), so a record's FREE or BACKUP state
+// maps to it without knowing this server's role.
+type ownBits uint8
+
+const (
+	ownSecondary ownBits = 1 << iota // the secondary's (BACKUP); clear: the primary's (FREE)
+	ownSet                           // set by a record, a transfer or a binding, not by the split
+)
+
+// freeList returns the free list of kind for the owner in o.
+func freeList(o ownBits, kind listID) listID {
+	return listID(o&ownSecondary)*numListKinds + kind
+}
 
 // slot is the per-address state. rec, when set, belongs to key, except for
 // declined addresses whose key is empty. Offers are timed by heldUntil on
@@ -59,6 +79,7 @@ type slot struct {
 	state     slotState
 	flags     slotFlags
 	list      listID
+	own       ownBits
 }
 
 // dlist is the head and tail of an intrusive list threaded through slots.
@@ -137,16 +158,40 @@ func (s *Scope) addrOf(i int32) netip.Addr {
 
 // list returns the list named l.
 func (s *Scope) list(l listID) *dlist {
-	if l == listOffered {
+	switch l {
+	case listOffered:
 		return &s.offers
+	case listAwaiting:
+		return &s.awaiting
 	}
 	return &s.lists[l]
 }
 
-// onFreeList says whether slot i is free and may be handed out.
-func (s *Scope) onFreeList(i int32) bool {
+// takable says whether slot i is free and may be handed to client k under
+// the allocation policy: an address on a free list when the policy lets this
+// server use its owner's share, or an address awaiting the partner's
+// acknowledgement when k is its last client (draft-12 §5.2.2).
+func (s *Scope) takable(i int32, k ClientKey) bool {
 	sl := &s.slots[i]
-	return sl.state == stFree && sl.list != listNone
+	switch {
+	case sl.state != stFree || sl.list == listNone:
+		return false
+	case sl.list == listAwaiting:
+		return sl.key == k && s.policy != AllocNone
+	}
+	return s.mayAllocate(sl.own)
+}
+
+// mayAllocate says whether the policy lets this server give a new client an
+// address owned as o.
+func (s *Scope) mayAllocate(o ownBits) bool {
+	switch s.policy {
+	case AllocOwn:
+		return o&ownSecondary == s.mine
+	case AllocAll:
+		return true
+	}
+	return false
 }
 
 // pushBack appends slot i to list l.
@@ -225,7 +270,13 @@ func (s *Scope) unlink(i int32) {
 // so this runs once after restoring, before the next allocation.
 func (s *Scope) sortRecycled() {
 	s.recycledDirty = false
-	l := &s.lists[listRecycled]
+	for o := range ownBits(numOwners) {
+		s.sortList(freeList(o, listRecycled))
+	}
+}
+
+func (s *Scope) sortList(id listID) {
+	l := s.list(id)
 	order := make([]int32, 0, l.n)
 	for i := l.head; i != noSlot; i = s.slots[i].next {
 		order = append(order, i)
@@ -241,7 +292,7 @@ func (s *Scope) sortRecycled() {
 		s.unlink(i)
 	}
 	for _, i := range order {
-		s.pushBack(listRecycled, i)
+		s.pushBack(id, i)
 	}
 }
 

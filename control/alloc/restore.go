@@ -13,6 +13,14 @@ import (
 // reservation. A later Restore of the same address replaces the earlier
 // one. Active leases whose expiry has passed are returned as Expired by the
 // next Expire. Stored Free, Reset and Backup records leave the address free.
+//
+// Failover ownership (see the package documentation): a Free record makes
+// the address the primary's, a Backup record the secondary's, and either
+// keeps the client it names, if any, for affinity. Every other record means
+// the address was bound here, so when it is free it is the primary's; on a
+// failover scope Expired and Released records wait for the partner's
+// acknowledgement (Acked). Addresses without a record get their owner from
+// SetShare, whether it runs before or after Restore.
 func (s *Scope) Restore(l lease.Lease) error {
 	if !l.IP.Is4() {
 		return fmt.Errorf("restore lease %v: not an IPv4 address", l.IP)
@@ -35,6 +43,7 @@ func (s *Scope) Restore(l lease.Lease) error {
 	i := s.slotOrAdd(addrU32(l.IP))
 	s.clear(i)
 	sl := &s.slots[i]
+	sl.own = ownSet // bound here, so the primary's when free (draft-12 §5.4)
 	switch l.State {
 	case lease.StateActive:
 		sl.rec = &rec
@@ -44,12 +53,22 @@ func (s *Scope) Restore(l lease.Lease) error {
 	case lease.StateExpired, lease.StateReleased:
 		sl.rec = &rec
 		s.restoreKey(i, key)
-		s.free(i, listRecycled)
+		s.freeRecord(i)
 		s.recycledDirty = true
 	case lease.StateAbandoned:
 		sl.rec = &rec
 		s.setState(i, stDeclined)
 		s.schedule(i, nanos(l.Expiry))
+	case lease.StateFree, lease.StateBackup:
+		sl.own = ownerOf(l.State)
+		if key == "" {
+			s.free(i, listFresh)
+			break
+		}
+		sl.rec = &rec
+		s.restoreKey(i, key)
+		s.free(i, listRecycled)
+		s.recycledDirty = true
 	default:
 		s.free(i, listFresh)
 	}

@@ -143,25 +143,25 @@ func TestRestoreCases(t *testing.T) {
 		wantOffer netip.Addr // offer to c
 	}{
 		{name: "active", leases: []lease.Lease{with(lease.StateActive)},
-			wantStats: Stats{Total: 7, Free: 6, Active: 1, Reserved: 3}, wantOffer: ip("10.0.0.12")},
+			wantStats: Stats{Total: 7, Free: 6, FreeMine: 6, Active: 1, Reserved: 3}, wantOffer: ip("10.0.0.12")},
 		{name: "expired keeps affinity", leases: []lease.Lease{with(lease.StateExpired)},
-			wantStats: Stats{Total: 7, Free: 7, Reserved: 3}, wantOffer: ip("10.0.0.12")},
+			wantStats: Stats{Total: 7, Free: 7, FreeMine: 7, Reserved: 3}, wantOffer: ip("10.0.0.12")},
 		{name: "abandoned is held", leases: []lease.Lease{with(lease.StateAbandoned)},
-			wantStats: Stats{Total: 7, Free: 6, Declined: 1, Reserved: 3}, wantOffer: ip("10.0.0.10")},
+			wantStats: Stats{Total: 7, Free: 6, FreeMine: 6, Declined: 1, Reserved: 3}, wantOffer: ip("10.0.0.10")},
 		{name: "free record", leases: []lease.Lease{with(lease.StateFree)},
-			wantStats: Stats{Total: 7, Free: 7, Reserved: 3}, wantOffer: ip("10.0.0.12")}, // first in the fresh list
+			wantStats: Stats{Total: 7, Free: 7, FreeMine: 7, Reserved: 3}, wantOffer: ip("10.0.0.12")}, // first in the fresh list
 		{name: "later record of the same address wins", leases: []lease.Lease{with(lease.StateActive), with(lease.StateAbandoned)},
-			wantStats: Stats{Total: 7, Free: 6, Declined: 1, Reserved: 3}, wantOffer: ip("10.0.0.10")},
+			wantStats: Stats{Total: 7, Free: 6, FreeMine: 6, Declined: 1, Reserved: 3}, wantOffer: ip("10.0.0.10")},
 		{name: "client's active lease beats its expired one", leases: []lease.Lease{
 			with(lease.StateActive), {IP: ip("10.0.0.16"), State: lease.StateExpired, HWType: 1, HWAddr: c.HWAddr, Expiry: t0.Add(2 * time.Hour)}},
-			wantStats: Stats{Total: 7, Free: 6, Active: 1, Reserved: 3}, wantOffer: ip("10.0.0.12")},
+			wantStats: Stats{Total: 7, Free: 6, FreeMine: 6, Active: 1, Reserved: 3}, wantOffer: ip("10.0.0.12")},
 		{name: "client's latest expired lease wins", leases: []lease.Lease{
 			with(lease.StateExpired), {IP: ip("10.0.0.16"), State: lease.StateExpired, HWType: 1, HWAddr: c.HWAddr, Expiry: t0.Add(2 * time.Hour)}},
-			wantStats: Stats{Total: 7, Free: 7, Reserved: 3}, wantOffer: ip("10.0.0.16")},
+			wantStats: Stats{Total: 7, Free: 7, FreeMine: 7, Reserved: 3}, wantOffer: ip("10.0.0.16")},
 		{name: "IPv6 refused", leases: []lease.Lease{{IP: ip("2001:db8::1"), State: lease.StateActive}}, wantErr: true,
-			wantStats: Stats{Total: 7, Free: 7, Reserved: 3}, wantOffer: ip("10.0.0.10")},
+			wantStats: Stats{Total: 7, Free: 7, FreeMine: 7, Reserved: 3}, wantOffer: ip("10.0.0.10")},
 		{name: "unknown state refused", leases: []lease.Lease{with(0)}, wantErr: true,
-			wantStats: Stats{Total: 7, Free: 7, Reserved: 3}, wantOffer: ip("10.0.0.10")},
+			wantStats: Stats{Total: 7, Free: 7, FreeMine: 7, Reserved: 3}, wantOffer: ip("10.0.0.10")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

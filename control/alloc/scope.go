@@ -40,9 +40,17 @@ type Scope struct {
 	extraAddr []uint32         // address of slot poolSlots+k
 	extraSlot map[uint32]int32 // outside-the-pools address -> slot
 
-	lists         [numListKinds]dlist
-	offers        dlist // held offers, oldest first
-	recycledDirty bool  // Restore appended to the recycled list out of order
+	lists         [numFreeLists]dlist // free lists per owner and kind
+	offers        dlist               // held offers, oldest first
+	awaiting      dlist               // failover: freed here, not yet acknowledged by the partner
+	recycledDirty bool                // Restore appended to a recycled list out of order
+
+	// Failover (see failover.go); the zero values mean no failover: every
+	// address is the primary's and this server is treated as the primary.
+	role   Role
+	mine   ownBits     // 0 or ownSecondary: this server's share
+	policy AllocPolicy // what new clients may be given
+	share  int         // the primary's share in permille, once SetShare ran
 
 	timers  []timer             // min-heap of deadlines
 	clients map[ClientKey]int32 // client -> its offer, lease or previous address
@@ -56,6 +64,7 @@ type Scope struct {
 	dynamic   int            // pool addresses neither excluded nor reserved
 	counts    [numStates]int // slots per state
 	exhausted uint64         // ErrNoAddrAvail returned
+	refused   uint64         // ErrNoNewBindings returned
 	pending   []lease.Lease  // changes made outside Expire, returned by the next Expire
 	spare     []*lease.Lease // dropped records kept for reuse
 }
@@ -110,6 +119,7 @@ func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, e
 		s.lists[i] = dlist{head: noSlot, tail: noSlot}
 	}
 	s.offers = dlist{head: noSlot, tail: noSlot}
+	s.awaiting = dlist{head: noSlot, tail: noSlot}
 	for i := int32(0); i < s.poolSlots; i++ {
 		if s.slots[i].flags == 0 {
 			s.pushBack(listFresh, i)
@@ -296,19 +306,51 @@ func (s *Scope) clientSlot(k ClientKey) (int32, bool) {
 	return i, true
 }
 
-// free makes slot i free and, if it may be handed out, links it on list l
-// (at the back for recycled, at the front for fresh).
-func (s *Scope) free(i int32, l listID) {
+// free makes slot i free and, if it may be handed out, links it on its
+// owner's list of kind (at the back for recycled, at the front for fresh).
+func (s *Scope) free(i int32, kind listID) {
 	s.unlink(i)
 	s.unschedule(i)
 	s.setState(i, stFree)
-	if s.slots[i].flags != 0 {
+	sl := &s.slots[i]
+	if sl.flags != 0 {
 		return
 	}
-	if l == listRecycled {
+	l := freeList(sl.own, kind)
+	if kind == listRecycled {
 		s.pushBack(l, i)
 	} else {
 		s.pushFront(l, i)
+	}
+}
+
+// freeRecord frees slot i, which keeps its record and client. An Expired or
+// Released record on a failover scope waits for the partner's
+// acknowledgement (only its last client may take it meanwhile); any other
+// goes to its owner's recycled list.
+func (s *Scope) freeRecord(i int32) {
+	if s.role == RoleNone || !awaitsAck(s.slots[i].rec) || s.slots[i].flags != 0 {
+		s.free(i, listRecycled)
+		return
+	}
+	s.unlink(i)
+	s.unschedule(i)
+	s.setState(i, stFree)
+	s.pushBack(listAwaiting, i)
+}
+
+func awaitsAck(rec *lease.Lease) bool {
+	return rec != nil && (rec.State == lease.StateExpired || rec.State == lease.StateReleased)
+}
+
+// unbound frees slot i after a binding or decline ended here. The address
+// is available again and, as draft-12 §5.4 says, the primary's.
+func (s *Scope) unbound(i int32) {
+	s.slots[i].own = ownSet
+	if s.slots[i].rec != nil {
+		s.freeRecord(i)
+	} else {
+		s.free(i, listRecycled)
 	}
 }
 
@@ -319,7 +361,7 @@ func (s *Scope) cancelOffer(i int32, k ClientKey) {
 		return
 	}
 	if sl.rec != nil {
-		s.free(i, listRecycled)
+		s.freeRecord(i)
 	} else {
 		s.free(i, listFresh)
 	}
@@ -368,27 +410,48 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 			// outside the pools): give it another.
 		case sl.state == stActive:
 			return s.addrOf(i), nil
-		case sl.state == stOffered, s.onFreeList(i):
+		case sl.state == stOffered && s.mayAllocate(sl.own), s.takable(i, c.Key):
 			s.hold(i, c.Key, t)
 			return s.addrOf(i), nil
 		}
 	}
+	if s.policy == AllocNone {
+		s.refused++
+		return netip.Addr{}, ErrNoNewBindings
+	}
 	if requested.Is4() {
-		if i, ok := s.poolSlot(addrU32(requested)); ok && s.onFreeList(i) {
+		if i, ok := s.poolSlot(addrU32(requested)); ok && s.takable(i, c.Key) {
 			s.hold(i, c.Key, t)
 			return requested, nil
 		}
 	}
-	i := s.lists[listFresh].head
-	if i == noSlot {
-		i = s.lists[listRecycled].head
-	}
+	i := s.nextFree()
 	if i == noSlot {
 		s.exhausted++
 		return netip.Addr{}, ErrNoAddrAvail
 	}
 	s.hold(i, c.Key, t)
 	return s.addrOf(i), nil
+}
+
+// nextFree returns the address a new client gets: this server's fresh, then
+// recycled addresses, then, when the policy allows all, the partner's.
+func (s *Scope) nextFree() int32 {
+	mine := freeList(s.mine, listFresh)
+	if i := s.lists[mine].head; i != noSlot {
+		return i
+	}
+	if i := s.lists[mine+listRecycled].head; i != noSlot {
+		return i
+	}
+	if s.policy != AllocAll {
+		return noSlot
+	}
+	other := freeList(s.mine^ownSecondary, listFresh)
+	if i := s.lists[other].head; i != noSlot {
+		return i
+	}
+	return s.lists[other+listRecycled].head
 }
 
 // hold makes slot i an offer to k until now+offerHold. Any other offer held
@@ -398,6 +461,9 @@ func (s *Scope) hold(i int32, k ClientKey, now int64) {
 		s.cancelOffer(j, k)
 	}
 	sl := &s.slots[i]
+	if sl.list == listAwaiting {
+		sl.own = s.mine // its own client's again: ours while the offer lasts
+	}
 	s.unlink(i)
 	if sl.key != k {
 		s.dropRecord(i) // the previous client's expired lease: it loses its affinity
@@ -468,6 +534,8 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 			return lease.Lease{}, fmt.Errorf("%v was declined and is held until %v: %w", ip, sl.rec.Expiry, ErrNotAvailable)
 		case !s.usableBy(i, c.Key):
 			return lease.Lease{}, fmt.Errorf("%v is held by another client: %w", ip, ErrNotAvailable)
+		case sl.state == stFree && !s.takable(i, c.Key), sl.state == stOffered && !s.mayAllocate(sl.own):
+			return lease.Lease{}, fmt.Errorf("%v: %s: %w", ip, s.whyNotOurs(i), ErrNotAvailable)
 		}
 	}
 	hostname := c.Hostname
@@ -573,7 +641,7 @@ func (s *Scope) Release(c Client, ip netip.Addr, now time.Time) (lease.Lease, bo
 	rec.State = lease.StateReleased
 	rec.Expiry = now
 	rec.Updated = now
-	s.free(i, listRecycled)
+	s.unbound(i)
 	return *rec, true
 }
 
@@ -653,11 +721,11 @@ func (s *Scope) expireLocked(now time.Time, t int64) {
 		case stActive:
 			sl.rec.State = lease.StateExpired
 			s.pending = append(s.pending, *sl.rec)
-			s.free(i, listRecycled)
+			s.unbound(i)
 		case stDeclined:
 			s.pending = append(s.pending, lease.Lease{IP: sl.rec.IP, State: lease.StateFree, Updated: now})
 			s.dropRecord(i)
-			s.free(i, listRecycled)
+			s.unbound(i)
 		default:
 			s.unschedule(i)
 		}
@@ -676,6 +744,7 @@ func (s *Scope) Delete(ip netip.Addr) (lease.Lease, bool) {
 	out := *rec
 	s.dropRecord(i)
 	s.setKey(i, "")
+	s.slots[i].own = ownSet // available again: the primary's (draft-12 §5.4)
 	s.free(i, listFresh)
 	return out, true
 }
@@ -745,26 +814,36 @@ func (s *Scope) Leases(fn func(lease.Lease) bool) {
 
 // Stats is a snapshot of a scope's address counts.
 type Stats struct {
-	Total     int    // pool addresses neither excluded nor reserved (dynamic capacity)
-	Free      int    // of Total, free now
-	Offered   int    // addresses held for an offer (dynamic or reserved)
-	Active    int    // active leases (dynamic, reserved or outside the pools)
-	Declined  int    // addresses held as declined
-	Reserved  int    // configured reservations
-	Exhausted uint64 // offers refused with ErrNoAddrAvail
+	Total       int    // pool addresses neither excluded nor reserved (dynamic capacity)
+	Free        int    // of Total, free now: FreeMine + FreePartner + Awaiting
+	FreeMine    int    // of Free, this server's share (all of Free without failover)
+	FreePartner int    // of Free, the failover partner's share
+	Awaiting    int    // of Free, freed here and waiting for the partner's acknowledgement
+	Offered     int    // addresses held for an offer (dynamic or reserved)
+	Active      int    // active leases (dynamic, reserved or outside the pools)
+	Declined    int    // addresses held as declined
+	Reserved    int    // configured reservations
+	Exhausted   uint64 // offers refused with ErrNoAddrAvail
+	Refused     uint64 // offers refused with ErrNoNewBindings
 }
 
 // Stats returns the current counts.
 func (s *Scope) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{
-		Total:     s.dynamic,
-		Free:      s.lists[listFresh].n + s.lists[listRecycled].n,
-		Offered:   s.counts[stOffered],
-		Active:    s.counts[stActive],
-		Declined:  s.counts[stDeclined],
-		Reserved:  len(s.reservations),
-		Exhausted: s.exhausted,
+	mine, other := freeList(s.mine, listFresh), freeList(s.mine^ownSecondary, listFresh)
+	st := Stats{
+		Total:       s.dynamic,
+		FreeMine:    s.lists[mine].n + s.lists[mine+listRecycled].n,
+		FreePartner: s.lists[other].n + s.lists[other+listRecycled].n,
+		Awaiting:    s.awaiting.n,
+		Offered:     s.counts[stOffered],
+		Active:      s.counts[stActive],
+		Declined:    s.counts[stDeclined],
+		Reserved:    len(s.reservations),
+		Exhausted:   s.exhausted,
+		Refused:     s.refused,
 	}
+	st.Free = st.FreeMine + st.FreePartner + st.Awaiting
+	return st
 }

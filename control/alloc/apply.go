@@ -1,0 +1,262 @@
+package alloc
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+)
+
+// Apply decides, by draft-12 §7.1.3 (Figure 7.1.3-1), whether to accept a
+// binding update from the failover partner, and if so makes it the
+// scope's state. It returns the lease now in force for ip: on acceptance
+// the update (the caller persists it, then acknowledges); on rejection this
+// server's record, with a *RejectError carrying the reject-reason.
+//
+// The receiving server's state is its binding: ACTIVE (leased), EXPIRED or
+// RELEASED (free, last client remembered), FREE/BACKUP (free), ABANDONED
+// (declined). Offers are not bindings and never block an update: an offer
+// the update contradicts is dropped. Per state of the update:
+//
+//   - Active binds ip to the update's client. Against an ACTIVE binding of
+//     another client the primary rejects (fatal conflict) and the
+//     secondary accepts (the table's rule 5). Against EXPIRED or RELEASED
+//     it wins only with a later client-last-transaction-time (Updated).
+//     If the client holds another Active lease here, the less recent of
+//     the two ends (its Expired record comes from the next Expire).
+//   - Expired and Released end an ACTIVE binding only once its expiry has
+//     passed (Expired) or with a later cltt (Released); the address becomes
+//     available: the primary's, remembering the client. The partner ended
+//     the binding, so nobody waits for an acknowledgement: the lease in
+//     force is the update with State Free.
+//   - Free and Backup make the address the primary's or the secondary's
+//     free address (pool balancing, draft-12 §5.4); against ACTIVE only once
+//     its expiry has passed.
+//   - Reset frees the address (the primary's, forgetting the client);
+//     Abandoned holds it out of use until the update's Expiry (or the
+//     decline hold). Both are always accepted.
+//
+// A zero Updated counts as earlier than any, as §7.1.3 says.
+func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
+	reject := func(r RejectReason, format string, a ...any) error {
+		return &RejectError{IP: l.IP, Reason: r, Why: fmt.Sprintf(format, a...)}
+	}
+	if !l.IP.Is4() {
+		return lease.Lease{}, reject(RejectIllegalAddress, "not an IPv4 address")
+	}
+	key := KeyOf(l.ClientID, l.HWType, l.HWAddr)
+	switch l.State {
+	case lease.StateActive:
+		if key == "" {
+			return lease.Lease{}, reject(RejectMissingBinding, "active binding without a client identifier or hardware address")
+		}
+	case lease.StateExpired, lease.StateReleased, lease.StateFree, lease.StateBackup, lease.StateReset, lease.StateAbandoned:
+	default:
+		return lease.Lease{}, reject(RejectMissingBinding, "unknown binding state %d", l.State)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.role == RoleNone {
+		return lease.Lease{}, reject(RejectMisc, "%v", ErrNoFailover)
+	}
+	t := nanos(now)
+	s.expireLocked(now, t)
+	a := addrU32(l.IP)
+	i, ok := s.slotOf(a)
+	_, reserved := s.resByIP[a]
+	switch {
+	case reserved:
+		i = s.slotOrAdd(a)
+	case !ok || s.slots[i].flags&(flagExcluded|flagOutside) != 0:
+		return lease.Lease{}, reject(RejectIllegalAddress, "not part of any pool of scope %v", s.prefix)
+	}
+	sl := &s.slots[i]
+	var ours lease.State
+	switch {
+	case sl.state == stActive:
+		ours = lease.StateActive
+	case sl.state == stDeclined:
+		ours = lease.StateAbandoned
+	case sl.rec != nil && sl.state == stFree:
+		ours = sl.rec.State
+	default:
+		ours = lease.StateFree
+	}
+	keep := func() lease.Lease {
+		if sl.rec != nil {
+			return *sl.rec
+		}
+		return s.freeView(i)
+	}
+	later := laterCLTT(l.Updated, sl.rec)
+	expired := sl.rec != nil && now.After(sl.rec.Expiry)
+	switch ours {
+	case lease.StateActive:
+		switch l.State {
+		case lease.StateActive:
+			if sl.key != key && s.role == RolePrimary {
+				return keep(), reject(RejectFatalConflict, "address in use by another client (the primary's binding stands)")
+			}
+		case lease.StateExpired, lease.StateFree, lease.StateBackup:
+			if !expired {
+				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
+			}
+		case lease.StateReleased:
+			if !later {
+				return keep(), reject(RejectOutdated, "this server's binding is more recent")
+			}
+		}
+	case lease.StateExpired:
+		if l.State == lease.StateActive && !later {
+			return keep(), reject(RejectOutdated, "this server's expired binding is more recent")
+		}
+	case lease.StateReleased:
+		if (l.State == lease.StateActive || l.State == lease.StateExpired) && !later {
+			return keep(), reject(RejectOutdated, "this server's released binding is more recent")
+		}
+	case lease.StateAbandoned:
+		if l.State != lease.StateReset && l.State != lease.StateAbandoned {
+			return keep(), reject(RejectLessCritical, "abandoned here")
+		}
+	}
+	return s.accept(i, l, key, now, t), nil
+}
+
+// laterCLTT says whether an update's client-last-transaction-time u is
+// later than that of this server's record rec (§7.1.3: a missing time is
+// never later; any time is later than a missing one).
+func laterCLTT(u time.Time, rec *lease.Lease) bool {
+	switch {
+	case u.IsZero():
+		return false
+	case rec == nil || rec.Updated.IsZero():
+		return true
+	}
+	return u.After(rec.Updated)
+}
+
+// freeView is the record of free slot i that has none: FREE or BACKUP by
+// its owner.
+func (s *Scope) freeView(i int32) lease.Lease {
+	st := lease.StateFree
+	if s.slots[i].own&ownSecondary != 0 {
+		st = lease.StateBackup
+	}
+	return lease.Lease{IP: s.addrOf(i), State: st}
+}
+
+// accept makes the partner's update l the state of slot i.
+func (s *Scope) accept(i int32, l lease.Lease, key ClientKey, now time.Time, t int64) lease.Lease {
+	sl := &s.slots[i]
+	if sl.state == stOffered && !(l.State == lease.StateActive && sl.key == key) {
+		switch l.State {
+		case lease.StateFree, lease.StateBackup:
+			// Our offer stands, but the address changes hands: Request
+			// checks the owner before binding it.
+			sl.own = ownerOf(l.State)
+			return copyLease(l)
+		case lease.StateExpired, lease.StateReleased:
+			return copyLease(l) // the partner's client is gone; our offer stands
+		}
+		s.cancelOffer(i, sl.key)
+	}
+	switch l.State {
+	case lease.StateActive:
+		return s.applyActive(i, l, key, now, t)
+	case lease.StateExpired, lease.StateReleased:
+		// The partner ended the binding and knows it: the address is
+		// available, the primary's, and remembers its client.
+		s.unschedule(i)
+		s.setRecord(i, l)
+		sl.rec.State = lease.StateFree
+		sl.own = ownSet
+		s.free(i, listRecycled)
+		s.claimKey(i, key, now, t)
+		return *sl.rec
+	case lease.StateFree, lease.StateBackup, lease.StateReset:
+		s.unschedule(i)
+		s.dropRecord(i)
+		s.setKey(i, "")
+		sl.own = ownerOf(l.State)
+		s.free(i, listFresh)
+	case lease.StateAbandoned:
+		s.unlink(i)
+		s.setKey(i, "")
+		s.setRecord(i, l)
+		if !sl.rec.Expiry.After(now) {
+			sl.rec.Expiry = now.Add(s.declineHold)
+		}
+		s.setState(i, stDeclined)
+		s.schedule(i, nanos(sl.rec.Expiry))
+		return *sl.rec
+	}
+	return copyLease(l)
+}
+
+// ownerOf returns the ownership a FREE (the primary's) or BACKUP (the
+// secondary's) record gives; any other available state is the primary's.
+func ownerOf(st lease.State) ownBits {
+	if st == lease.StateBackup {
+		return ownSecondary | ownSet
+	}
+	return ownSet
+}
+
+// applyActive binds slot i to the partner's client.
+func (s *Scope) applyActive(i int32, l lease.Lease, key ClientKey, now time.Time, t int64) lease.Lease {
+	sl := &s.slots[i]
+	s.unlink(i)
+	s.setRecord(i, l)
+	s.setState(i, stActive)
+	s.schedule(i, nanos(l.Expiry))
+	sl.own = ownSet
+	s.claimKey(i, key, now, t)
+	return *sl.rec
+}
+
+// claimKey gives slot i, whose record is client k's, to k. If k holds an
+// offer elsewhere it is cancelled; if it holds another lease, the less
+// recent binding ends (two addresses, one client: the later cltt wins).
+func (s *Scope) claimKey(i int32, k ClientKey, now time.Time, t int64) {
+	if s.slots[i].key != k {
+		s.setKey(i, "")
+	}
+	if k == "" {
+		return
+	}
+	j, ok := s.clientSlot(k)
+	if ok && j != i {
+		switch s.slots[j].state {
+		case stOffered:
+			s.cancelOffer(j, k)
+		case stActive:
+			mine, theirs := s.slots[j].rec, s.slots[i].rec
+			if theirs.State != lease.StateActive || !laterCLTT(theirs.Updated, mine) {
+				s.slots[i].key = k // the other lease stays the client's current one
+				return
+			}
+			mine.Expiry = now
+			s.schedule(j, t)
+		}
+	}
+	s.setKey(i, k)
+}
+
+// setRecord gives slot i a copy of l (with its own byte slices).
+func (s *Scope) setRecord(i int32, l lease.Lease) {
+	rec := s.slots[i].rec
+	if rec == nil {
+		rec = s.newRecord(i)
+	}
+	*rec = copyLease(l)
+	rec.IP = s.addrOf(i)
+}
+
+// copyLease returns l with byte slices of its own.
+func copyLease(l lease.Lease) lease.Lease {
+	l.ClientID = keepOrClone(nil, l.ClientID)
+	l.HWAddr = keepOrClone(nil, l.HWAddr)
+	l.CircuitID = keepOrClone(nil, l.CircuitID)
+	l.RemoteID = keepOrClone(nil, l.RemoteID)
+	return l
+}
