@@ -108,6 +108,7 @@ func New(ctx context.Context, cfg *Config) (*Topology, error) {
 			return nil, fmt.Errorf("build topology %s: %w", base, err)
 		}
 	}
+
 	if err := t.waitRunning(ctx); err != nil {
 		_ = t.Close()
 		return nil, err

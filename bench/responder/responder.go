@@ -54,13 +54,12 @@ func Reply(cfg *Config, req *frame.Message, out []byte) int {
 			return 0
 		}
 		typ = frame.Ack
-		switch {
-		case req.Ciaddr != [4]byte{}:
+		// The address is the client's MAC-derived one (what the OFFER
+		// gave), or its own when renewing; the XDP twin in package
+		// xdpecho does the same.
+		yiaddr = addrFor(cfg.Pool, req.CHAddr)
+		if req.Ciaddr != [4]byte{} {
 			yiaddr = req.Ciaddr
-		case req.RequestedIP != [4]byte{}:
-			yiaddr = req.RequestedIP
-		default:
-			yiaddr = addrFor(cfg.Pool, req.CHAddr)
 		}
 	default:
 		return 0

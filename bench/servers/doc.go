@@ -7,7 +7,8 @@
 //   - xdhcpd: this project's server (Badger lease store, synced before ACK).
 //   - kea, kea-mt: kea-dhcp4 with the memfile backend, single- and
 //     multi-threaded.
-//   - dhcpd: ISC dhcpd with its leases file.
+//   - dhcpd: ISC dhcpd with its leases file (ping-check off, as for
+//     dnsmasq).
 //   - dnsmasq: dnsmasq's DHCP server with its lease file (DNS off, and
 //     --no-ping so it does not wait for an ICMP probe before each offer).
 //   - echo: xdhcp-bench's own stateless responder, the generator's

@@ -36,6 +36,10 @@ type Spec struct {
 type Server struct {
 	Name       string
 	Durability string // how the server makes a lease durable
+	// GenXDPPass asks for a pass-all XDP program on the generator's
+	// interface: frames a server sends with XDP_TX reach a veth peer only
+	// when that peer runs XDP.
+	GenXDPPass bool
 	binary     string
 	// prepare writes config files into spec.Dir and returns the command
 	// arguments and extra environment.
@@ -48,12 +52,13 @@ var ErrUnknown = errors.New("unknown server")
 // All returns the known servers, keyed by name.
 func All() map[string]Server {
 	return map[string]Server{
-		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger store, synced before each ACK (batched commits)"},
-		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV appended per lease, no fsync"},
-		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV appended per lease, no fsync"},
-		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "dhcpd.leases appended and fsynced per lease"},
-		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten and fsynced per change"},
-		"echo":    {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho, Durability: "none: stateless echo responder (the generator's yardstick)"},
+		"xdhcpd":   {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger store, synced before each ACK (batched commits)"},
+		"kea":      {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV appended per lease, no fsync"},
+		"kea-mt":   {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV appended per lease, no fsync"},
+		"dhcpd":    {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "dhcpd.leases appended and fsynced per lease"},
+		"dnsmasq":  {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten and fsynced per change"},
+		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none: stateless echo responder (the generator's yardstick)"},
+		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none: stateless XDP echo responder (the generator's yardstick)"},
 	}
 }
 
@@ -230,6 +235,7 @@ func prepareDhcpd(s Spec) ([]string, []string, error) {
 default-lease-time %d;
 max-lease-time %d;
 ddns-update-style none;
+ping-check false;
 subnet %s netmask %s {
   range %s %s;
 }
@@ -258,8 +264,14 @@ func prepareDnsmasq(s Spec) ([]string, []string, error) {
 	return args, nil, nil
 }
 
-func prepareEcho(s Spec) ([]string, []string, error) {
-	return []string{"responder", "--iface", s.Iface, "--address", s.Addr.String()}, nil, nil
+func prepareEcho(useXDP bool) func(Spec) ([]string, []string, error) {
+	return func(s Spec) ([]string, []string, error) {
+		args := []string{"responder", "--iface", s.Iface, "--address", s.Addr.String()}
+		if useXDP {
+			args = append(args, "--xdp")
+		}
+		return args, nil, nil
+	}
 }
 
 func maskBytes(bits int) [4]byte {

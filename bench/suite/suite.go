@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/bench/netns"
 	"github.com/xdhcp/xdhcp/bench/servers"
+	"github.com/xdhcp/xdhcp/bench/xdpecho"
 )
 
 // Step is the outcome of one fixed-rate run of a scenario.
@@ -136,6 +139,21 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 		return nil, err
 	}
 	defer func() { _ = topo.Close() }()
+	if srv.GenXDPPass {
+		var pass io.Closer
+		err := netns.Do(topo.GenNS, func() error {
+			ifi, err := net.InterfaceByName(topo.GenIface)
+			if err != nil {
+				return err
+			}
+			pass, err = xdpecho.AttachPass(ifi.Index)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", srv.Name, err)
+		}
+		defer pass.Close()
+	}
 	dir := filepath.Join(os.TempDir(), netns.UniqueName("xdhcp-bench-"+srv.Name+"-"))
 	defer func() { _ = os.RemoveAll(dir) }()
 	spec := servers.Spec{

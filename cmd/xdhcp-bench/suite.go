@@ -18,7 +18,7 @@ import (
 func runSuite(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	serverList := fs.String("servers", "kea,xdhcpd", "comma-separated servers: xdhcpd, kea, kea-mt, dhcpd, dnsmasq")
+	serverList := fs.String("servers", "kea,xdhcpd", "comma-separated servers: xdhcpd, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp")
 	quick := fs.Bool("quick", false, "short sweep (bench-quick)")
 	drivers := fs.String("driver", "gen", "comma-separated load generators, run in turn: gen (xdhcp-bench's own), perfdhcp")
 	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "gen driver scenarios")
@@ -45,7 +45,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("suite: find own executable: %w", err)
 	}
-	cfg.Binaries["echo"] = self
+	cfg.Binaries["echo"], cfg.Binaries["echo-xdp"] = self, self
 	if cfg.StepTime == 0 {
 		cfg.StepTime = 3 * time.Second
 		if *quick {
@@ -76,9 +76,9 @@ func runSuite(ctx context.Context, e env, args []string) error {
 			}
 			runs = append(runs, run{suite.PerfDHCP{}, r})
 		case "gen":
-			r := []int{1000, 2000, 5000, 10000, 20000, 40000, 60000, 80000, 120000, 160000}
+			r := []int{250, 1000, 2500, 5000, 10000, 20000, 40000, 60000, 80000, 120000, 160000}
 			if *quick {
-				r = []int{2000, 10000, 40000, 80000}
+				r = []int{500, 2500, 10000, 40000, 80000}
 			}
 			runs = append(runs, run{suite.Generator{Binary: self, ScenarioOf: strings.Split(*scenarios, ",")}, r})
 		default:
