@@ -22,7 +22,8 @@ type Config struct {
 	LeaseTime uint32 // seconds; default 3600
 }
 
-func (c *Config) defaults() {
+// Defaults fills zero fields with their defaults.
+func (c *Config) Defaults() {
 	if !c.ServerIP.IsValid() {
 		c.ServerIP = netip.MustParseAddr("10.99.0.1")
 	}
@@ -115,7 +116,7 @@ type Counters struct {
 
 // Serve answers requests on io until ctx ends.
 func Serve(ctx context.Context, io PacketIO, cfg Config) (Counters, error) {
-	cfg.defaults()
+	cfg.Defaults()
 	batch := io.BatchSize()
 	bufs := make([][]byte, batch)
 	for i := range bufs {

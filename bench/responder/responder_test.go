@@ -9,7 +9,7 @@ import (
 
 func TestReply(t *testing.T) {
 	cfg := Config{ServerMAC: [6]byte{2, 0, 0, 0, 0, 0xaa}}
-	cfg.defaults()
+	cfg.Defaults()
 	mac := [6]byte{2, 0, 0, 0, 1, 2}
 	base := frame.Message{Op: frame.OpRequest, XID: 7, CHAddr: mac, SrcMAC: mac, Flags: frame.FlagBroadcast}
 	tests := []struct {

@@ -7,21 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/bench/responder"
 )
 
-// Config sets the responder's identity and address plan. Zero values mean
-// defaults, matching package responder.
+// Config sets the responder's identity and address plan (with package
+// responder's defaults) and the flood MACs' second byte.
 type Config struct {
-	ServerIP  netip.Addr   // default 10.99.0.1
-	ServerMAC [6]byte      // source MAC of replies
-	Pool      netip.Prefix // default 10.64.0.0/10
-	LeaseTime uint32       // default 3600
-	FloodSeed byte         // second byte of flood MACs
+	responder.Config
+	FloodSeed byte
 }
 
 // Counter indexes Counters' result.
@@ -47,15 +45,7 @@ type Objects struct {
 
 // Load validates cfg and loads the programs without attaching them.
 func Load(cfg Config) (*Objects, error) {
-	if !cfg.ServerIP.IsValid() {
-		cfg.ServerIP = netip.MustParseAddr("10.99.0.1")
-	}
-	if !cfg.Pool.IsValid() {
-		cfg.Pool = netip.MustParsePrefix("10.64.0.0/10")
-	}
-	if cfg.LeaseTime == 0 {
-		cfg.LeaseTime = 3600
-	}
+	cfg.Defaults()
 	if !cfg.ServerIP.Is4() || !cfg.Pool.Addr().Is4() {
 		return nil, fmt.Errorf("load xdp echo: ServerIP and Pool must be IPv4")
 	}

@@ -43,9 +43,8 @@ func TestCounterNamesMatchC(t *testing.T) {
 // TestEchoAgreesWithGoResponder holds the XDP responder to the Go one.
 func TestEchoAgreesWithGoResponder(t *testing.T) {
 	mac := [6]byte{2, 0xaa, 0, 0, 0, 1}
-	cfg := Config{ServerIP: netip.MustParseAddr("10.99.0.1"), ServerMAC: mac, Pool: netip.MustParsePrefix("10.64.0.0/10"), LeaseTime: 600}
-	o := mustLoad(t, cfg)
-	rcfg := responder.Config{ServerIP: cfg.ServerIP, ServerMAC: mac, Pool: cfg.Pool, LeaseTime: 600}
+	rcfg := responder.Config{ServerIP: netip.MustParseAddr("10.99.0.1"), ServerMAC: mac, Pool: netip.MustParsePrefix("10.64.0.0/10"), LeaseTime: 600}
+	o := mustLoad(t, Config{Config: rcfg})
 	client := [6]byte{2, 0, 0, 1, 2, 3}
 	base := frame.Message{SrcMAC: client, DstMAC: [6]byte{255, 255, 255, 255, 255, 255}, DstIP: [4]byte{255, 255, 255, 255},
 		SrcPort: 68, DstPort: 67, Op: frame.OpRequest, XID: 99, Flags: frame.FlagBroadcast, CHAddr: client}

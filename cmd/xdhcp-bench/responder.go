@@ -59,7 +59,7 @@ func runXDPResponder(ctx context.Context, e env, iface string, cfg responder.Con
 		return fmt.Errorf("responder: %w", err)
 	}
 	copy(cfg.ServerMAC[:], ifi.HardwareAddr)
-	objs, err := xdpecho.Load(xdpecho.Config{ServerIP: cfg.ServerIP, ServerMAC: cfg.ServerMAC, Pool: cfg.Pool})
+	objs, err := xdpecho.Load(xdpecho.Config{Config: cfg})
 	if err != nil {
 		return fmt.Errorf("responder: %w", err)
 	}
