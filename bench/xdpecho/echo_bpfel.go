@@ -28,6 +28,7 @@ const (
 const (
 	echoMapCounters       = "counters"
 	echoMapFloodSeq       = "flood_seq"
+	echoProgXdpDrop       = "xdp_drop"
 	echoProgXdpEcho       = "xdp_echo"
 	echoProgXdpFlood      = "xdp_flood"
 	echoProgXdpPass       = "xdp_pass"
@@ -82,6 +83,7 @@ type echoSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type echoProgramSpecs struct {
+	XdpDrop  *ebpf.ProgramSpec `ebpf:"xdp_drop"`
 	XdpEcho  *ebpf.ProgramSpec `ebpf:"xdp_echo"`
 	XdpFlood *ebpf.ProgramSpec `ebpf:"xdp_flood"`
 	XdpPass  *ebpf.ProgramSpec `ebpf:"xdp_pass"`
@@ -156,6 +158,7 @@ type echoVariables struct {
 //
 // It can be passed to loadEchoObjects or ebpf.CollectionSpec.LoadAndAssign.
 type echoPrograms struct {
+	XdpDrop  *ebpf.Program `ebpf:"xdp_drop"`
 	XdpEcho  *ebpf.Program `ebpf:"xdp_echo"`
 	XdpFlood *ebpf.Program `ebpf:"xdp_flood"`
 	XdpPass  *ebpf.Program `ebpf:"xdp_pass"`
@@ -163,6 +166,7 @@ type echoPrograms struct {
 
 func (p *echoPrograms) Close() error {
 	return _EchoClose(
+		p.XdpDrop,
 		p.XdpEcho,
 		p.XdpFlood,
 		p.XdpPass,

@@ -106,14 +106,25 @@ func (o *Objects) Attach(ifindex int) (string, error) {
 // not enough) to receive frames its peer sends with XDP_TX. Close the
 // result to detach.
 func AttachPass(ifindex int) (io.Closer, error) {
+	return attachOne(ifindex, func(o *Objects) *ebpf.Program { return o.objs.XdpPass })
+}
+
+// AttachDrop attaches xdp_drop, a sink that drops every frame, in native
+// mode. Close the result to detach.
+func AttachDrop(ifindex int) (io.Closer, error) {
+	return attachOne(ifindex, func(o *Objects) *ebpf.Program { return o.objs.XdpDrop })
+}
+
+func attachOne(ifindex int, prog func(*Objects) *ebpf.Program) (io.Closer, error) {
 	o, err := Load(Config{})
 	if err != nil {
 		return nil, err
 	}
-	l, err := link.AttachXDP(link.XDPOptions{Program: o.objs.XdpPass, Interface: ifindex, Flags: link.XDPDriverMode})
+	p := prog(o)
+	l, err := link.AttachXDP(link.XDPOptions{Program: p, Interface: ifindex, Flags: link.XDPDriverMode})
 	if err != nil {
 		_ = o.Close()
-		return nil, fmt.Errorf("attach xdp pass to ifindex %d: %w", ifindex, err)
+		return nil, fmt.Errorf("attach xdp %s to ifindex %d: %w", p, ifindex, err)
 	}
 	o.link = l
 	return o, nil

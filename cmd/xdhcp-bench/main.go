@@ -2,7 +2,8 @@
 //
 //	xdhcp-bench suite --servers kea,xdhcpd --quick     benchmark matrix in namespaces
 //	xdhcp-bench run --iface gen0 --scenario dora ...    drive load from an interface
-//	xdhcp-bench responder --iface srv0                  minimal echo responder
+//	xdhcp-bench responder --iface srv0 [--xdp]          minimal echo responder
+//	xdhcp-bench txtest                                  compare transmit engines
 package main
 
 import (
@@ -48,9 +49,10 @@ func run(ctx context.Context, e env, args []string) error {
 		"suite":     runSuite,
 		"run":       runGenerator,
 		"responder": runResponder,
+		"txtest":    runTxTest,
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		fmt.Fprintln(e.stderr, "usage: xdhcp-bench suite|run|responder [flags]  (-h for a command's flags)")
+		fmt.Fprintln(e.stderr, "usage: xdhcp-bench suite|run|responder|txtest [flags]  (-h for a command's flags)")
 		return flag.ErrHelp
 	}
 	return cmds[args[0]](ctx, e, args[1:])
