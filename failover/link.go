@@ -164,8 +164,12 @@ func (p *Peer) dialLoop(ctx context.Context) {
 }
 
 func (p *Peer) dialOnce(ctx context.Context) (*link, error) {
-	d := net.Dialer{Timeout: p.cfg.ReceiveTimer}
-	conn, err := d.DialContext(ctx, "tcp", p.cfg.Partner)
+	dial := p.dial
+	if dial == nil {
+		d := net.Dialer{Timeout: p.cfg.ReceiveTimer}
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	conn, err := dial(ctx, p.cfg.Partner)
 	if err != nil {
 		return nil, fmt.Errorf("dial failover partner %s: %w", p.cfg.Partner, err)
 	}

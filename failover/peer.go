@@ -68,6 +68,9 @@ type Peer struct {
 	lastBalance    time.Time
 	lastPersistOp  time.Time
 
+	listener net.Listener                                             // tests: a listener opened elsewhere (e.g. in a network namespace)
+	dial     func(ctx context.Context, addr string) (net.Conn, error) // tests: how the primary dials
+
 	statusMu sync.Mutex
 	status   Status
 	running  bool
@@ -156,9 +159,12 @@ func (p *Peer) Run(ctx context.Context) error {
 		p.setRunning(false)
 	}()
 	if p.cfg.Role == fsm.Secondary {
-		ln, err := net.Listen("tcp", p.cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("failover listen %s: %w", p.cfg.Listen, err)
+		ln := p.listener
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", p.cfg.Listen); err != nil {
+				return fmt.Errorf("failover listen %s: %w", p.cfg.Listen, err)
+			}
 		}
 		p.wg.Add(2)
 		go func() { defer p.wg.Done(); p.acceptLoop(ctx, ln) }()
