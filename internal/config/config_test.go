@@ -58,7 +58,7 @@ func TestParseMinimalGetsDefaults(t *testing.T) {
 		{"log-format", s.LogFormat, "console"},
 		{"offer-hold", s.OfferHold.D(), 10 * time.Second},
 		{"decline-hold", s.DeclineHold.D(), 24 * time.Hour},
-		{"workers", s.Workers, runtime.GOMAXPROCS(0)},
+		{"workers", s.Workers, 4 * runtime.GOMAXPROCS(0)},
 		{"commit-batch", s.CommitBatch, 512},
 		{"dataplane.mode", cfg.Dataplane.Mode, DataplaneAuto},
 		{"rate-limit.per-client-pps", cfg.Dataplane.RateLimit.PerClientPPS, uint32(0)},

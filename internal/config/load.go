@@ -55,7 +55,7 @@ func defaults() *Config {
 			LogFormat:     "console",
 			OfferHold:     DefaultOfferHold,
 			DeclineHold:   DefaultDeclineHold,
-			Workers:       runtime.GOMAXPROCS(0),
+			Workers:       4 * runtime.GOMAXPROCS(0),
 			CommitBatch:   DefaultCommitBatch,
 		},
 		Options:   Options{},

@@ -27,7 +27,7 @@ type Server struct {
 	LogFormat     string     `yaml:"log-format"`     // console|json; default console
 	OfferHold     Duration   `yaml:"offer-hold"`     // how long an OFFERed address is held for its client; default 10s
 	DeclineHold   Duration   `yaml:"decline-hold"`   // how long a DECLINEd address is kept out of use; default 24h
-	Workers       int        `yaml:"workers"`        // packet-handling goroutines; default GOMAXPROCS
+	Workers       int        `yaml:"workers"`        // packet-handling goroutines per interface; default 4*GOMAXPROCS
 	CommitBatch   int        `yaml:"commit-batch"`   // most leases in one durable store commit; default 512
 }
 
