@@ -147,6 +147,9 @@ func (s *Scope) SetShare(role Role, primaryPermille int, now time.Time) ([]lease
 	}
 	first := s.role == RoleNone
 	prev := s.share
+	if !first && prev == primaryPermille {
+		return nil, nil
+	}
 	s.role, s.share = role, primaryPermille
 	s.mine = 0
 	if role == RoleSecondary {

@@ -702,7 +702,16 @@ func (s *Scope) Expire(now time.Time) []lease.Lease {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(now, nanos(now))
-	out := s.pending
+	out := s.pending[:0]
+	for _, l := range s.pending {
+		// A change made since (the client came back, the partner's update
+		// was applied) supersedes the queued record and was returned to the
+		// caller by the call that made it: leave the queued one out, so the
+		// caller never stores it over the newer one.
+		if _, rec := s.record(l.IP); rec == nil || rec.State == l.State && rec.Updated.Equal(l.Updated) && rec.Expiry.Equal(l.Expiry) {
+			out = append(out, l)
+		}
+	}
 	s.pending = nil
 	return out
 }
