@@ -17,12 +17,16 @@ import (
 // counters it updates, and scope gauges it reads from the allocators at
 // scrape time.
 type metrics struct {
-	srv      *Server
-	tally    [256]atomic.Uint64 // outcomes since start, for the periodic summary
-	in       *prometheus.CounterVec
-	out      *prometheus.CounterVec
-	outcomes *prometheus.CounterVec
-	drops    *prometheus.CounterVec
+	srv   *Server
+	tally [256]atomic.Uint64 // outcomes since start, for the periodic summary
+
+	// The per-packet counters, looked up once rather than by label each time.
+	inByType, outByType [numTypes]prometheus.Counter
+	byOutcome           [256]prometheus.Counter
+	in                  *prometheus.CounterVec
+	out                 *prometheus.CounterVec
+	outcomes            *prometheus.CounterVec
+	drops               *prometheus.CounterVec
 
 	leasesDesc      *prometheus.Desc
 	utilizationDesc *prometheus.Desc
@@ -54,7 +58,11 @@ func newMetrics(s *Server) *metrics {
 			"Times a client found no free address in the scope.", []string{"scope"}, nil),
 	}
 	for _, o := range handler.Outcomes() {
-		m.outcomes.WithLabelValues(o.String())
+		m.byOutcome[o] = m.outcomes.WithLabelValues(o.String())
+	}
+	for i, name := range typeNames {
+		m.inByType[i] = m.in.WithLabelValues(name)
+		m.outByType[i] = m.out.WithLabelValues(name)
 	}
 	return m
 }
@@ -88,12 +96,12 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.in.WithLabelValues(typeName(msg)).Inc() }
-func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.out.WithLabelValues(typeName(msg)).Inc() }
+func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.inByType[typeIndex(msg)].Inc() }
+func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.outByType[typeIndex(msg)].Inc() }
 func (m *metrics) drop(reason string)          { m.drops.WithLabelValues(reason).Inc() }
 func (m *metrics) dropN(reason string, n int)  { m.drops.WithLabelValues(reason).Add(float64(n)) }
 func (m *metrics) outcome(o handler.Outcome) {
-	m.outcomes.WithLabelValues(o.String()).Inc()
+	m.byOutcome[o].Inc()
 	m.tally[o].Add(1)
 }
 
@@ -149,15 +157,20 @@ func (m *StoreMetrics) Observe(leases int, took time.Duration) {
 	m.batch.Observe(float64(leases))
 }
 
-func typeName(msg *dhcpv4.DHCPv4) string {
-	if !msg.Options.Has(dhcpv4.OptionDHCPMessageType) {
-		return "bootp"
+// typeNames labels the message types counted: BOOTP (no type option),
+// the eight RFC 2131 types by number, and everything else.
+var typeNames = [numTypes]string{"bootp", "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM", "other"}
+
+const numTypes = 10
+
+// typeIndex maps a message to its slot in typeNames.
+func typeIndex(msg *dhcpv4.DHCPv4) int {
+	v := msg.Options.Get(dhcpv4.OptionDHCPMessageType)
+	switch {
+	case v == nil:
+		return 0
+	case len(v) == 1 && v[0] >= 1 && v[0] <= 8:
+		return int(v[0])
 	}
-	switch t := msg.MessageType(); t {
-	case dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeOffer, dhcpv4.MessageTypeRequest,
-		dhcpv4.MessageTypeDecline, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak,
-		dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeInform:
-		return t.String()
-	}
-	return "other"
+	return numTypes - 1
 }
