@@ -30,59 +30,50 @@ func (p *Peer) secondaryShare() int {
 }
 
 // balance moves free addresses so the secondary holds its share. Only the
-// owner of a free address gives it away, and it stops using it first:
-// the primary turns FREE into BACKUP, the secondary BACKUP into FREE. The
-// transfer is committed locally (ApplyBinding) and then sent as a BNDUPD,
-// so no address is ever allocatable on both sides.
+// owner of a free address gives it away, and it stops using it first
+// (FreePools.GiveFree): the primary turns FREE into BACKUP, the secondary
+// BACKUP into FREE; the records then go to the partner as BNDUPDs. No
+// address is ever allocatable on both sides.
 func (p *Peer) balance(now time.Time) {
 	pools, ok := p.deps.(FreePools)
 	if !ok || p.machine.State() != wire.StateNormal || p.cur == nil {
 		return
 	}
-	var free, backup []netip.Addr
-	pools.ForEachFree(func(ip netip.Addr, owner lease.State) bool {
+	var free, backup int
+	pools.ForEachFree(func(_ netip.Addr, owner lease.State) bool {
 		if owner == lease.StateBackup {
-			backup = append(backup, ip)
+			backup++
 		} else {
-			free = append(free, ip)
+			free++
 		}
 		return true
 	})
-	total := len(free) + len(backup)
+	total := free + backup
 	if total == 0 {
 		return
 	}
 	target := total * p.secondaryShare() / 100
 	tolerance := max(1, total/50)
-	var give []netip.Addr
-	var to lease.State
+	var n int
 	switch {
-	case p.cfg.Role == fsm.Primary && target-len(backup) >= tolerance:
-		give, to = free[:min(target-len(backup), len(free), maxMovePerRound)], lease.StateBackup
-	case p.cfg.Role == fsm.Secondary && len(backup)-target > tolerance:
-		give, to = backup[:min(len(backup)-target, maxMovePerRound)], lease.StateFree
+	case p.cfg.Role == fsm.Primary && target-backup >= tolerance:
+		n = min(target-backup, free, maxMovePerRound)
+	case p.cfg.Role == fsm.Secondary && backup-target > tolerance:
+		n = min(backup-target, maxMovePerRound)
 	default:
 		return
 	}
-	moved := p.transfer(give, to, now)
-	p.log.Info("failover: balanced free addresses", zap.Int("free", len(free)), zap.Int("backup", len(backup)),
-		zap.Int("target_backup", target), zap.Int("moved", moved), zap.Stringer("to", to))
-}
-
-func (p *Peer) transfer(ips []netip.Addr, to lease.State, now time.Time) int {
-	moved := 0
-	for _, ip := range ips {
-		l := freeRecord(ip, to, now)
-		if err := p.deps.ApplyBinding(l); err != nil {
-			p.log.Warn("failover: could not transfer a free address", zap.Stringer("ip", ip), zap.Error(err))
-			continue
-		}
-		p.queue.push(l, 0)
-		moved++
+	recs, err := pools.GiveFree(n)
+	if err != nil {
+		p.log.Warn("failover: could not give free addresses to the partner", zap.Int("wanted", n), zap.Error(err))
 	}
-	p.count(func(c *Counters) { c.AddressesMoved += uint64(moved) })
+	for _, l := range recs {
+		p.queue.push(l, 0)
+	}
+	p.count(func(c *Counters) { c.AddressesMoved += uint64(len(recs)) })
 	p.pump(now)
-	return moved
+	p.log.Info("failover: balanced free addresses", zap.Int("free", free), zap.Int("backup", backup),
+		zap.Int("target_backup", target), zap.Int("moved", len(recs)))
 }
 
 // sendPoolReq asks the primary to balance (secondary, on entering NORMAL).

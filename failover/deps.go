@@ -36,16 +36,40 @@ type Deps interface {
 	SetServing(p ServingPolicy)
 }
 
-// FreePools is optionally implemented by Deps to let the engine divide
+// FreePools is optionally implemented by Deps to let the engine rebalance
 // free addresses between the partners (draft-12 FREE = the primary's,
-// BACKUP = the secondary's). Without it, no pool balancing happens.
+// BACKUP = the secondary's) when one side runs low. Without it, the
+// division is left to the allocator (ServingPolicy.PrimaryShare).
 type FreePools interface {
 	// ForEachFree calls fn for every address of the failover scopes that
 	// is free for allocation, with lease.StateFree (the primary's) or
 	// lease.StateBackup (the secondary's), until fn returns false.
-	// Addresses never stored count as lease.StateFree.
 	ForEachFree(fn func(ip netip.Addr, owner lease.State) bool)
+	// GiveFree moves up to n of this server's free addresses into the
+	// partner's share, stops using them, commits the change durably and
+	// returns their FREE or BACKUP records, which the engine sends to the
+	// partner as BNDUPDs (alloc.Scope.Transfer with OwnerSelf).
+	GiveFree(n int) ([]lease.Lease, error)
 }
+
+// AckHandler is optionally implemented by Deps to hear that the partner
+// accepted one of this server's binding updates (BNDACK without a reject
+// reason): an EXPIRED or RELEASED address may then become FREE
+// (draft-12 §5.4; alloc.Scope.Acked).
+type AckHandler interface {
+	BindingAcked(l lease.Lease)
+}
+
+// RejectError, returned by Deps.ApplyBinding (possibly wrapped), chooses
+// the reject-reason sent in the BNDACK; any other error sends reason 6
+// (unknown reason).
+type RejectError struct {
+	Reason uint8 // draft-12 §12.21 reject-reason code
+	Err    error
+}
+
+func (e *RejectError) Error() string { return e.Err.Error() }
+func (e *RejectError) Unwrap() error { return e.Err }
 
 // Status is a snapshot of the engine for xdhcpctl failover status.
 type Status struct {

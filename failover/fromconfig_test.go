@@ -61,6 +61,9 @@ func TestHotStandbyPair(t *testing.T) {
 	if n := len(onlyTrue(a.srv.policy().Buckets)); n != 256 {
 		t.Fatalf("active owns %d buckets", n)
 	}
+	if a.srv.policy().PrimaryShare != 95 {
+		t.Fatalf("primary (active) share %d%%, want 95", a.srv.policy().PrimaryShare)
+	}
 	if n := len(onlyTrue(b.srv.policy().Buckets)); n != 0 {
 		t.Fatalf("standby owns %d buckets in NORMAL", n)
 	}

@@ -64,6 +64,8 @@ type fakeServer struct {
 	pol      ServingPolicy
 	apply    time.Duration // delay per ApplyBinding, to hold updates in flight
 	nApplied int
+	nAcked   int
+	reject   map[netip.Addr]uint8 // ApplyBinding refuses these with the reason
 }
 
 func newFakeServer(name string, own *ownership, pool []netip.Addr) *fakeServer {
@@ -90,6 +92,9 @@ func (f *fakeServer) ApplyBinding(l lease.Lease) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if r, ok := f.reject[l.IP]; ok {
+		return &RejectError{Reason: r, Err: fmt.Errorf("test refuses %s", l.IP)}
+	}
 	f.binds[l.IP] = l
 	f.nApplied++
 	return nil
@@ -142,6 +147,39 @@ func (f *fakeServer) ForEachFree(fn func(netip.Addr, lease.State) bool) {
 			return
 		}
 	}
+}
+
+// GiveFree moves n of this server's free addresses (the primary's FREE,
+// the secondary's BACKUP) to the partner's share.
+func (f *fakeServer) GiveFree(n int) ([]lease.Lease, error) {
+	mine, theirs := lease.StateFree, lease.StateBackup
+	if f.name == "secondary" {
+		mine, theirs = theirs, mine
+	}
+	var give []netip.Addr
+	f.ForEachFree(func(ip netip.Addr, owner lease.State) bool {
+		if owner == mine {
+			give = append(give, ip)
+		}
+		return len(give) < n
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []lease.Lease
+	now := time.Now()
+	for _, ip := range give {
+		l := lease.Lease{IP: ip, State: theirs, Start: now, Updated: now}
+		f.binds[ip] = l
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// BindingAcked counts the partner's acknowledgements.
+func (f *fakeServer) BindingAcked(lease.Lease) {
+	f.mu.Lock()
+	f.nAcked++
+	f.mu.Unlock()
 }
 
 func (f *fakeServer) binding(ip netip.Addr) (lease.Lease, bool) {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xdhcp/xdhcp/control/lease"
 	"github.com/xdhcp/xdhcp/failover/fsm"
 	"github.com/xdhcp/xdhcp/failover/wire"
 	"github.com/xdhcp/xdhcp/internal/loadbalance"
@@ -390,6 +389,7 @@ func (p *Peer) afterEvent(now time.Time, act fsm.Actions) {
 // applyPolicy pushes the serving policy to the server when it changed.
 func (p *Peer) applyPolicy(now time.Time) {
 	pol := p.machine.Policy(now, p.primaryBuckets)
+	pol.PrimaryShare = 100 - p.secondaryShare()
 	if p.bucketMask != nil {
 		for i := range pol.Buckets {
 			pol.Buckets[i] = pol.Buckets[i] && p.bucketMask[i]
@@ -611,9 +611,4 @@ func (p *Peer) noteSkew(m *wire.Message, now time.Time) {
 		p.log.Warn("failover partner's clock differs from ours", zap.Duration("skew", p.skew), zap.Duration("bound", p.cfg.MaxClockSkew))
 	}
 	p.skewWarned = over
-}
-
-// queuedLeaseFor builds a lease.Lease transfer record for pool balancing.
-func freeRecord(ip netip.Addr, owner lease.State, now time.Time) lease.Lease {
-	return lease.Lease{IP: ip, State: owner, Start: now, Updated: now}
 }

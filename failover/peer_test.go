@@ -23,6 +23,9 @@ func TestHandshakeReachesNormalWithSplitBuckets(t *testing.T) {
 	if loadbalance.Count(pa.Buckets) != 128 || pb.Buckets != loadbalance.Complement(pa.Buckets) {
 		t.Fatalf("buckets: primary %d, secondary complement %v", loadbalance.Count(pa.Buckets), pb.Buckets == loadbalance.Complement(pa.Buckets))
 	}
+	if pa.PrimaryShare != 50 || pb.PrimaryShare != 50 {
+		t.Fatalf("primary share %d / %d, want 50", pa.PrimaryShare, pb.PrimaryShare)
+	}
 	if pa.Own != lease.StateFree || pb.Own != lease.StateBackup {
 		t.Fatalf("own shares %v / %v", pa.Own, pb.Own)
 	}
@@ -72,6 +75,12 @@ func TestBindingStreamWithFlowControl(t *testing.T) {
 		st := a.p.Status()
 		return st.UnackedUpdates == 0 && st.PendingUpdates == 0 && st.Counters.UpdatesAcked >= n
 	})
+	a.srv.mu.Lock()
+	acked := a.srv.nAcked
+	a.srv.mu.Unlock()
+	if acked < n {
+		t.Fatalf("BindingAcked called %d times for %d acked updates", acked, n)
+	}
 	// The partner acked potential expiry now+1h, so a renewal may now get
 	// the full hour; a never-acked address only the MCLT.
 	if got := a.p.LeaseTime(time.Hour, activeLease(ips[0], now, 0)); got < 59*time.Minute {
@@ -280,5 +289,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	cfg.MCLT = 0
 	if _, err := New(cfg, newFakeServer("x", newOwnership(), nil), nil); err == nil {
 		t.Fatal("bad config accepted")
+	}
+}
+
+func TestRejectedUpdateIsCounted(t *testing.T) {
+	a, b, _ := pair(t, nil)
+	bad := netip.MustParseAddr("203.0.113.9")
+	b.srv.mu.Lock()
+	b.srv.reject = map[netip.Addr]uint8{bad: uint8(wire.RejectOutdatedBindInfo)}
+	b.srv.mu.Unlock()
+	a.p.Updated(activeLease(bad, time.Now(), 9))
+	waitFor(t, 5*time.Second, "rejection counted on both sides", func() bool {
+		return a.p.Status().Counters.UpdatesRejected == 1 && b.p.Status().Counters.ApplyFailures == 1
+	})
+	if got := a.p.LeaseTime(time.Hour, lease.Lease{IP: bad}); got > a.p.cfg.MCLT {
+		t.Fatalf("a rejected update raised the lease limit to %v", got)
 	}
 }

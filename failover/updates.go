@@ -2,6 +2,7 @@ package failover
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"sync"
 	"time"
@@ -272,18 +273,24 @@ func (p *Peer) onBndUpd(m *wire.Message, now time.Time) {
 	if err == nil {
 		l, err = leaseFromBinding(b)
 	}
+	reason := wire.RejectMissingBindInfo
 	if err == nil {
+		reason = wire.RejectMisc
 		err = p.deps.ApplyBinding(l)
+		var rej *RejectError
+		if errors.As(err, &rej) && rej.Reason != 0 {
+			reason = wire.RejectReason(rej.Reason)
+		}
 		if err != nil {
 			p.count(func(c *Counters) { c.ApplyFailures++ })
 		}
 	}
 	if err != nil {
-		p.log.Warn("failover: rejecting partner's binding update", zap.Stringer("ip", b.IP), zap.Error(err))
+		p.log.Warn("failover: rejecting partner's binding update", zap.Stringer("ip", b.IP), zap.Uint8("reason", uint8(reason)), zap.Error(err))
 		if b.IP.IsValid() {
 			ack.AddAddr(wire.OptAssignedIPAddress, b.IP)
 		}
-		ack.AddUint8(wire.OptRejectReason, uint8(wire.RejectMisc))
+		ack.AddUint8(wire.OptRejectReason, uint8(reason))
 		ack.Add(wire.OptMessage, []byte(err.Error()))
 		p.send(ack)
 		return
@@ -310,6 +317,9 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 	} else {
 		p.count(func(c *Counters) { c.UpdatesAcked++ })
 		p.mclt.ack(f.item.l.IP, f.pot)
+		if h, ok := p.deps.(AckHandler); ok {
+			h.BindingAcked(f.item.l)
+		}
 	}
 	p.pump(now)
 }

@@ -38,6 +38,11 @@ type ServingPolicy struct {
 	// lease.StateFree on the primary, lease.StateBackup on the secondary.
 	// With AllocateOwn only those may be handed out; with AllocateAll both.
 	Own lease.State
+	// PrimaryShare is the percentage of free addresses that are the
+	// primary's (FREE); the rest are the secondary's (BACKUP). The engine
+	// fills it in: the split in load-balance mode, the reserve in
+	// hot-standby. The allocator divides its pools by it.
+	PrimaryShare int
 }
 
 const loadBalance = loadbalance.Buckets
