@@ -19,6 +19,13 @@ func benchScope(b *testing.B, used int) *Scope {
 	if err != nil {
 		b.Fatal(err)
 	}
+	fillScope(b, s, used)
+	return s
+}
+
+// fillScope leases used addresses to clients apart from the benchmark's.
+func fillScope(b *testing.B, s *Scope, used int) {
+	b.Helper()
 	for n := range used {
 		c := hw(n)
 		c.HWAddr[2] = 1 // apart from the benchmark's clients
@@ -32,7 +39,6 @@ func benchScope(b *testing.B, used int) *Scope {
 			b.Fatal(err)
 		}
 	}
-	return s
 }
 
 // BenchmarkOfferRequest measures one DISCOVER+REQUEST (Offer then Request)
@@ -51,6 +57,53 @@ func BenchmarkOfferRequest(b *testing.B) {
 		for _, mode := range []string{"new", "returning"} {
 			b.Run(fill.name+"/"+mode, func(b *testing.B) {
 				s := benchScope(b, fill.used)
+				cs := make([]Client, clients)
+				for n := range cs {
+					cs[n] = hw(n)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for n := 0; b.Loop(); n++ {
+					c := cs[n%clients]
+					a, err := s.Offer(c, netip.Addr{}, t0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.Request(c, a, testLeaseTime, t0); err != nil {
+						b.Fatal(err)
+					}
+					if mode == "new" {
+						s.Delete(a)
+					} else {
+						s.Release(c, a, t0)
+					}
+				}
+				b.StopTimer()
+				if st := s.Stats(); st.Free+st.Active+st.Offered != st.Total {
+					b.Fatalf("stats %+v do not add up", st)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkOfferRequestFailover is BenchmarkOfferRequest on the primary of
+// a failover pair holding half of a /16 pool, allocating its own share
+// (AllocOwn): "returning" clients' released addresses wait for the
+// partner's acknowledgement, which only their own client may bypass.
+func BenchmarkOfferRequestFailover(b *testing.B) {
+	const clients = 1024
+	for _, fill := range []struct {
+		name string
+		used int
+	}{{"empty", 0}, {"full", 65534/2 - clients}} {
+		for _, mode := range []string{"new", "returning"} {
+			b.Run(fill.name+"/"+mode, func(b *testing.B) {
+				s := benchScope(b, 0)
+				if _, err := s.SetShare(RolePrimary, 500, t0); err != nil {
+					b.Fatal(err)
+				}
+				fillScope(b, s, fill.used)
 				cs := make([]Client, clients)
 				for n := range cs {
 					cs[n] = hw(n)

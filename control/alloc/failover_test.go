@@ -364,7 +364,10 @@ func TestApply(t *testing.T) {
 				}
 			}},
 		{name: "conflict: secondary yields to the primary", role: RoleSecondary,
-			setup:  func(t *testing.T, s *Scope) { s.SetAllocation(AllocAll); mustRequest(t, s, hw(1), a, t0.Add(time.Minute)) },
+			setup: func(t *testing.T, s *Scope) {
+				s.SetAllocation(AllocAll)
+				mustRequest(t, s, hw(1), a, t0.Add(time.Minute))
+			},
 			update: active(7, t0), now: t0.Add(time.Minute),
 			check: func(t *testing.T, s *Scope) {
 				if l, _ := s.Lookup(a); KeyOf(nil, 1, l.HWAddr) != hw(7).Key {
@@ -377,10 +380,16 @@ func TestApply(t *testing.T) {
 				}
 			}},
 		{name: "active beats an older release", role: RolePrimary,
-			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0); s.Release(hw(1), a, t0.Add(time.Minute)) },
+			setup: func(t *testing.T, s *Scope) {
+				mustRequest(t, s, hw(1), a, t0)
+				s.Release(hw(1), a, t0.Add(time.Minute))
+			},
 			update: active(7, t0.Add(2*time.Minute)), now: t0.Add(2 * time.Minute)},
 		{name: "active older than our release is outdated", role: RolePrimary,
-			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0); s.Release(hw(1), a, t0.Add(2*time.Minute)) },
+			setup: func(t *testing.T, s *Scope) {
+				mustRequest(t, s, hw(1), a, t0)
+				s.Release(hw(1), a, t0.Add(2*time.Minute))
+			},
 			update: active(7, t0.Add(time.Minute)), now: t0.Add(2 * time.Minute), want: RejectOutdated},
 		{name: "active without cltt is never later", role: RolePrimary,
 			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0); s.Release(hw(1), a, t0) },

@@ -759,7 +759,8 @@ func (s *Scope) Delete(ip netip.Addr) (lease.Lease, bool) {
 }
 
 // Lookup returns the lease record of ip: Active, Expired, Released or
-// Abandoned. Offers are not leases.
+// Abandoned, or on a failover scope Free or Backup when the address
+// remembers its last client. Offers are not leases.
 func (s *Scope) Lookup(ip netip.Addr) (lease.Lease, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
