@@ -49,60 +49,34 @@ func fillScope(b *testing.B, s *Scope, used int) {
 //     client takes it from the free lists);
 //   - returning: the client released its previous address and gets it back.
 func BenchmarkOfferRequest(b *testing.B) {
-	const clients = 1024
-	for _, fill := range []struct {
-		name string
-		used int
-	}{{"empty", 0}, {"full", 65534 - clients}} {
-		for _, mode := range []string{"new", "returning"} {
-			b.Run(fill.name+"/"+mode, func(b *testing.B) {
-				s := benchScope(b, fill.used)
-				cs := make([]Client, clients)
-				for n := range cs {
-					cs[n] = hw(n)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for n := 0; b.Loop(); n++ {
-					c := cs[n%clients]
-					a, err := s.Offer(c, netip.Addr{}, t0)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := s.Request(c, a, testLeaseTime, t0); err != nil {
-						b.Fatal(err)
-					}
-					if mode == "new" {
-						s.Delete(a)
-					} else {
-						s.Release(c, a, t0)
-					}
-				}
-				b.StopTimer()
-				if st := s.Stats(); st.Free+st.Active+st.Offered != st.Total {
-					b.Fatalf("stats %+v do not add up", st)
-				}
-			})
-		}
-	}
+	benchOfferRequest(b, 65534, func(b *testing.B, s *Scope) {})
 }
 
 // BenchmarkOfferRequestFailover is BenchmarkOfferRequest on the primary of
-// a failover pair holding half of a /16 pool, allocating its own share
+// a failover pair holding half of the /16 pool, allocating its own share
 // (AllocOwn): "returning" clients' released addresses wait for the
 // partner's acknowledgement, which only their own client may bypass.
 func BenchmarkOfferRequestFailover(b *testing.B) {
+	benchOfferRequest(b, 65534/2, func(b *testing.B, s *Scope) {
+		if _, err := s.SetShare(RolePrimary, 500, t0); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// benchOfferRequest runs the Offer/Request/give-back loop on a /16 scope
+// that setup prepared, empty and with all but the benchmark's clients'
+// share of capacity addresses leased.
+func benchOfferRequest(b *testing.B, capacity int, setup func(*testing.B, *Scope)) {
 	const clients = 1024
 	for _, fill := range []struct {
 		name string
 		used int
-	}{{"empty", 0}, {"full", 65534/2 - clients}} {
+	}{{"empty", 0}, {"full", capacity - clients}} {
 		for _, mode := range []string{"new", "returning"} {
 			b.Run(fill.name+"/"+mode, func(b *testing.B) {
 				s := benchScope(b, 0)
-				if _, err := s.SetShare(RolePrimary, 500, t0); err != nil {
-					b.Fatal(err)
-				}
+				setup(b, s)
 				fillScope(b, s, fill.used)
 				cs := make([]Client, clients)
 				for n := range cs {
