@@ -1,6 +1,7 @@
 package alloc_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -44,4 +45,48 @@ func Example() {
 	// offered 192.0.2.100 bound 192.0.2.100 active until 01:00:01
 	// expired 192.0.2.100 expired
 	// offered again 192.0.2.100
+}
+
+// A failover pair: both servers divide the pool the same way, the primary
+// leases an address and tells the secondary (BNDUPD), and the secondary's
+// conflicting binding of the same address is settled by §7.1.3.
+func ExampleScope_SetShare() {
+	cfg := config.Scope{
+		Subnet: netip.MustParsePrefix("192.0.2.0/24"),
+		Pools:  []config.Range{{Start: netip.MustParseAddr("192.0.2.100"), End: netip.MustParseAddr("192.0.2.109")}},
+	}
+	primary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour)
+	secondary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Both pass the primary's share (70%) and their own role.
+	if _, err := primary.SetShare(alloc.RolePrimary, 700, now); err != nil {
+		panic(err)
+	}
+	if _, err := secondary.SetShare(alloc.RoleSecondary, 700, now); err != nil {
+		panic(err)
+	}
+	fmt.Println("primary owns", primary.Stats().FreeMine, "secondary owns", secondary.Stats().FreeMine)
+
+	mac := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	client := alloc.Client{HWType: 1, HWAddr: mac}
+	ip, _ := primary.Offer(client, netip.Addr{}, now)
+	l, _ := primary.Request(client, ip, time.Hour, now)
+	if _, err := secondary.Apply(l, now); err != nil { // the primary's BNDUPD
+		panic(err)
+	}
+	_, mine := secondary.Owner(ip)
+	fmt.Println("secondary may still allocate it:", mine)
+
+	// A binding of another client on the same address loses at the primary.
+	other := l
+	other.HWAddr = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	_, err := primary.Apply(other, now.Add(time.Minute))
+	var reject *alloc.RejectError
+	if errors.As(err, &reject) {
+		fmt.Println("primary rejects with reason", reject.Reason)
+	}
+	// Output:
+	// primary owns 7 secondary owns 3
+	// secondary may still allocate it: false
+	// primary rejects with reason 2
 }
