@@ -306,3 +306,25 @@ func TestRejectedUpdateIsCounted(t *testing.T) {
 		t.Fatalf("a rejected update raised the lease limit to %v", got)
 	}
 }
+
+// TestBothRecoveringWithBindingsExchange starts two servers that have
+// bindings but no failover history: both are in RECOVER, both ask for every
+// binding, and each must answer the other while still recovering.
+func TestBothRecoveringWithBindingsExchange(t *testing.T) {
+	addr := freePort(t)
+	own := newOwnership()
+	now := time.Now()
+	asrv, bsrv := newFakeServer("primary", own, nil), newFakeServer("secondary", own, nil)
+	fromA, fromB := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+	asrv.ApplyBinding(activeLease(fromA, now, 1))
+	bsrv.ApplyBinding(activeLease(fromB, now, 2))
+	a := start(t, testConfig(fsm.Primary, addr), asrv)
+	b := start(t, testConfig(fsm.Secondary, addr), bsrv)
+	waitFor(t, 10*time.Second, "both NORMAL", func() bool { return stateIs(a, "NORMAL")() && stateIs(b, "NORMAL")() })
+	if _, ok := asrv.binding(fromB); !ok {
+		t.Error("primary lacks the secondary's binding")
+	}
+	if _, ok := bsrv.binding(fromA); !ok {
+		t.Error("secondary lacks the primary's binding")
+	}
+}

@@ -168,7 +168,9 @@ func (p *Peer) Updated(l lease.Lease) {
 	}
 }
 
-// canSendUpdates says whether BNDUPDs may flow now.
+// canSendUpdates says whether BNDUPDs may flow now: once both sides know
+// each other's state; in RECOVER only to answer the partner's UPDREQ or
+// UPDREQALL (two recovering servers must be able to answer each other).
 func (p *Peer) canSendUpdates() bool {
 	if p.cur == nil || p.machine.Startup() {
 		return false
@@ -176,7 +178,7 @@ func (p *Peer) canSendUpdates() bool {
 	if _, known := p.machine.Partner(); !known {
 		return false
 	}
-	return p.machine.State() != wire.StateRecover
+	return p.machine.State() != wire.StateRecover || p.upddoneMarker != 0
 }
 
 // pump sends queued updates while fewer than MaxUnackedBndUpd are in
@@ -337,9 +339,7 @@ func (p *Peer) onUpdReq(m *wire.Message, all bool) {
 		p.log.Info("failover: partner asked for every binding", zap.Int("bindings", n))
 	}
 	p.upddoneMarker, p.upddoneXID = p.queue.lastSeq(), m.XID
-	if p.upddoneMarker == 0 {
-		p.upddoneMarker = 1 // nothing ever queued: UPDDONE at once
+	if p.upddoneMarker == 0 { // nothing was ever queued: done at once
 		p.send(&wire.Message{Type: wire.MsgUpdDone, XID: m.XID})
-		p.upddoneMarker = 0
 	}
 }

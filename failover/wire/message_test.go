@@ -106,3 +106,26 @@ func TestAppendRefusesOversize(t *testing.T) {
 		t.Fatalf("Marshal = %v, want ErrTooLarge", err)
 	}
 }
+
+// BenchmarkParseBndUpd decodes a typical active-binding BNDUPD and its
+// binding view.
+func BenchmarkParseBndUpd(b *testing.B) {
+	m := &Message{Type: MsgBndUpd, Time: 1700000000, XID: 42}
+	BindingOptions(m, Binding{
+		IP: netip.MustParseAddr("192.0.2.7"), Status: BindingActive,
+		ClientID: []byte{1, 2, 0, 0, 0, 0, 1}, HasChaddr: true, HWType: 1, HWAddr: []byte{2, 0, 0, 0, 0, 1},
+		LeaseExpiry: 100, HasLeaseExpiry: true, PotentialExpiry: 200, HasPotential: true,
+		StartTimeOfState: 50, HasSTOS: true, CLTT: 60, HasCLTT: true,
+	})
+	raw, _ := m.Marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		pm, err := Parse(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ParseBinding(pm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
