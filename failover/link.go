@@ -23,6 +23,20 @@ type link struct {
 	xid     uint32
 	closeMu sync.Once
 	stop    chan struct{} // closed by close: the reader must not block on in
+
+	// What the partner announced in its CONNECT or CONNECTACK (0: nothing).
+	partnerReceiveTimer time.Duration
+	partnerMaxUnacked   int
+}
+
+// noteHello records the partner's receive timer and update window.
+func (l *link) noteHello(m *wire.Message) {
+	if v, ok := m.Uint32(wire.OptReceiveTimer); ok && v > 0 {
+		l.partnerReceiveTimer = time.Duration(v) * time.Second
+	}
+	if v, ok := m.Uint32(wire.OptMaxUnacked); ok && v > 0 && v < 1<<20 {
+		l.partnerMaxUnacked = int(v)
+	}
 }
 
 func newLink(conn net.Conn, sess *auth.Session) *link {
@@ -196,6 +210,7 @@ func (p *Peer) dialOnce(ctx context.Context) (*link, error) {
 		msg, _ := m.Get(wire.OptMessage)
 		return nil, fmt.Errorf("%w: reason %d: %s", errRejected, r, msg)
 	}
+	l.noteHello(m)
 	return l, nil
 }
 
@@ -263,6 +278,7 @@ func (p *Peer) acceptOnce(conn net.Conn) (*link, error) {
 	if mclt, ok := m.Uint32(wire.OptMCLT); ok && time.Duration(mclt)*time.Second != p.cfg.MCLT.Truncate(time.Second) {
 		return reject(wire.RejectInvalidMCLT, fmt.Sprintf("MCLT %ds, ours is %v: configure the same mclt on both partners", mclt, p.cfg.MCLT))
 	}
+	l.noteHello(m)
 	if d, ok := m.Get(wire.OptHashBucketAssignment); ok {
 		h := wire.HBA(d)
 		l.hba = &h

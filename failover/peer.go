@@ -326,7 +326,7 @@ func (p *Peer) nextWake() time.Time {
 	}
 	earliest(p.machine.NextDeadline())
 	if p.cur != nil {
-		earliest(p.lastSend.Add(p.cfg.ContactInterval))
+		earliest(p.lastSend.Add(p.contactInterval()))
 	}
 	if p.split != nil {
 		earliest(p.split.deadline)
@@ -334,9 +334,28 @@ func (p *Peer) nextWake() time.Time {
 	return next
 }
 
+// contactInterval is how long we may stay silent: our own setting, or a
+// third of the partner's receive timer when that is shorter.
+func (p *Peer) contactInterval() time.Duration {
+	ci := p.cfg.ContactInterval
+	if p.cur != nil && p.cur.partnerReceiveTimer > 0 {
+		ci = min(ci, p.cur.partnerReceiveTimer/3)
+	}
+	return max(ci, 10*time.Millisecond)
+}
+
+// maxUnacked is the update window: ours, or the partner's when smaller.
+func (p *Peer) maxUnacked() int {
+	n := p.cfg.MaxUnackedBndUpd
+	if p.cur != nil && p.cur.partnerMaxUnacked > 0 {
+		n = min(n, p.cur.partnerMaxUnacked)
+	}
+	return n
+}
+
 func (p *Peer) onTimer() {
 	now := p.now()
-	if p.cur != nil && !now.Before(p.lastSend.Add(p.cfg.ContactInterval)) {
+	if p.cur != nil && !now.Before(p.lastSend.Add(p.contactInterval())) {
 		p.send(&wire.Message{Type: wire.MsgContact})
 	}
 	if p.split != nil && !now.Before(p.split.deadline) {

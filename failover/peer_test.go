@@ -43,7 +43,9 @@ func TestHandshakeReachesNormalWithSplitBuckets(t *testing.T) {
 }
 
 func TestBindingStreamWithFlowControl(t *testing.T) {
-	a, b, _ := pair(t, func(p, s *Config) { p.MaxUnackedBndUpd = 4 })
+	// The secondary's smaller window limits the primary (max-unacked-bndupd
+	// is what the receiver announces it can hold).
+	a, b, _ := pair(t, func(p, s *Config) { s.MaxUnackedBndUpd = 4 })
 	b.srv.apply = 2 * time.Millisecond // slow partner: updates pile up in flight
 	now := time.Now()
 	const n = 300
@@ -326,5 +328,22 @@ func TestBothRecoveringWithBindingsExchange(t *testing.T) {
 	}
 	if _, ok := bsrv.binding(fromA); !ok {
 		t.Error("secondary lacks the primary's binding")
+	}
+}
+
+// TestContactFollowsPartnerReceiveTimer gives the primary a long contact
+// interval and the secondary a short receive timer: the primary must talk
+// often enough for the partner's timer, which CONNECTACK announced.
+func TestContactFollowsPartnerReceiveTimer(t *testing.T) {
+	a, b, _ := pair(t, func(p, s *Config) {
+		p.ReceiveTimer, p.ContactInterval, p.StartupWait = 10*time.Second, 3*time.Second, time.Second
+		s.ReceiveTimer, s.ContactInterval = time.Second, 300*time.Millisecond
+	})
+	time.Sleep(2500 * time.Millisecond)
+	if st := b.p.Status(); !st.Connected || st.Counters.Timeouts != 0 || st.Counters.Connections != 1 {
+		t.Fatalf("secondary lost the quiet primary: %+v", st.Counters)
+	}
+	if !a.p.Status().Connected {
+		t.Fatal("primary disconnected")
 	}
 }

@@ -181,8 +181,8 @@ func (p *Peer) canSendUpdates() bool {
 	return p.machine.State() != wire.StateRecover || p.upddoneMarker != 0
 }
 
-// pump sends queued updates while fewer than MaxUnackedBndUpd are in
-// flight. The messages of one round are written in one batch (one
+// pump sends queued updates while fewer than MaxUnackedBndUpd (or the
+// partner's smaller max-unacked-bndupd) are in flight. The messages of one round are written in one batch (one
 // syscall), each BNDUPD carrying one binding as ISC expects.
 func (p *Peer) pump(now time.Time) {
 	if !p.canSendUpdates() {
@@ -190,7 +190,8 @@ func (p *Peer) pump(now time.Time) {
 	}
 	var batch []byte
 	var msgs []*wire.Message
-	for len(p.inflight)+len(msgs) < p.cfg.MaxUnackedBndUpd {
+	window := p.maxUnacked()
+	for len(p.inflight)+len(msgs) < window {
 		it, ok := p.queue.pop()
 		if !ok {
 			break
