@@ -39,8 +39,10 @@
 // from the partner's host. CONNECT carries the relationship name, MCLT,
 // max-unacked-bndupd, receive timer and the primary's bucket map, which
 // the secondary adopts (ISC behaviour). Each side sends CONTACT after
-// ContactInterval of silence and drops the link after ReceiveTimer without
-// a message; the primary reconnects with exponential backoff.
+// ContactInterval of silence (or a third of the partner's announced receive
+// timer, if shorter), drops the link after ReceiveTimer without a message,
+// and keeps no more BNDUPDs in flight than the smaller of both sides'
+// max-unacked-bndupd; the primary reconnects with exponential backoff.
 //
 // # Updates
 //
