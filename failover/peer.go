@@ -151,6 +151,10 @@ func (p *Peer) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
+		if p.split != nil {
+			p.split.finish(ErrNotRunning)
+			p.split = nil
+		}
 		if p.cur != nil {
 			p.cur.close()
 		}
