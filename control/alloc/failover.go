@@ -413,7 +413,7 @@ func (s *Scope) ReclaimAwaiting(freedBefore, now time.Time) []lease.Lease {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []lease.Lease
-	for i := s.awaiting.head; i != noSlot; {
+	for i := s.lists[listAwaiting].head; i != noSlot; {
 		next := s.slots[i].next
 		if s.slots[i].rec.Expiry.Before(freedBefore) {
 			out = append(out, s.settle(i, now))

@@ -87,7 +87,7 @@ func checkInvariants(t testing.TB, s *Scope) {
 
 func (s *Scope) invariantError() error {
 	onList := make(map[int32]listID)
-	ids := []listID{listOffered, listAwaiting}
+	ids := []listID{listOffered}
 	for l := range s.lists {
 		ids = append(ids, listID(l))
 	}

@@ -45,8 +45,8 @@ const (
 	numListKinds
 	numOwners           = 2
 	numFreeLists        = numOwners * numListKinds
-	listAwaiting listID = 0xfd // expired or released here, until the partner acknowledges (failover only)
-	listOffered  listID = 0xfe // offers, in the order their holds end
+	listAwaiting        = numFreeLists // expired or released here, until the partner acknowledges (failover only)
+	listOffered  listID = 0xfe         // offers, in the order their holds end
 	listNone     listID = 0xff
 )
 
@@ -158,11 +158,8 @@ func (s *Scope) addrOf(i int32) netip.Addr {
 
 // list returns the list named l.
 func (s *Scope) list(l listID) *dlist {
-	switch l {
-	case listOffered:
+	if l == listOffered {
 		return &s.offers
-	case listAwaiting:
-		return &s.awaiting
 	}
 	return &s.lists[l]
 }

@@ -40,10 +40,9 @@ type Scope struct {
 	extraAddr []uint32         // address of slot poolSlots+k
 	extraSlot map[uint32]int32 // outside-the-pools address -> slot
 
-	lists         [numFreeLists]dlist // free lists per owner and kind
-	offers        dlist               // held offers, oldest first
-	awaiting      dlist               // failover: freed here, not yet acknowledged by the partner
-	recycledDirty bool                // Restore appended to a recycled list out of order
+	lists         [numFreeLists + 1]dlist // free lists per owner and kind, then the awaiting list
+	offers        dlist                   // held offers, oldest first
+	recycledDirty bool                    // Restore appended to a recycled list out of order
 
 	// Failover (see failover.go); the zero values mean no failover: every
 	// address is the primary's and this server is treated as the primary.
@@ -119,7 +118,6 @@ func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, e
 		s.lists[i] = dlist{head: noSlot, tail: noSlot}
 	}
 	s.offers = dlist{head: noSlot, tail: noSlot}
-	s.awaiting = dlist{head: noSlot, tail: noSlot}
 	for i := int32(0); i < s.poolSlots; i++ {
 		if s.slots[i].flags == 0 {
 			s.pushBack(listFresh, i)
@@ -329,7 +327,7 @@ func (s *Scope) free(i int32, kind listID) {
 // acknowledgement (only its last client may take it meanwhile); any other
 // goes to its owner's recycled list.
 func (s *Scope) freeRecord(i int32) {
-	if s.role == RoleNone || !awaitsAck(s.slots[i].rec) || s.slots[i].flags != 0 {
+	if s.role == RoleNone || s.slots[i].flags != 0 || !awaitsAck(s.slots[i].rec) {
 		s.free(i, listRecycled)
 		return
 	}
@@ -846,7 +844,7 @@ func (s *Scope) Stats() Stats {
 		Total:       s.dynamic,
 		FreeMine:    s.lists[mine].n + s.lists[mine+listRecycled].n,
 		FreePartner: s.lists[other].n + s.lists[other+listRecycled].n,
-		Awaiting:    s.awaiting.n,
+		Awaiting:    s.lists[listAwaiting].n,
 		Offered:     s.counts[stOffered],
 		Active:      s.counts[stActive],
 		Declined:    s.counts[stDeclined],
