@@ -190,7 +190,10 @@ func (s *Scope) SetShare(role Role, primaryPermille int, now time.Time) ([]lease
 				kind = listFresh
 				moved = append(moved, s.ownershipRecord(i, now))
 			}
-			s.free(i, kind)
+			// Walking in pool order, appending keeps the fresh lists
+			// ascending; the recycled lists are sorted again below.
+			s.pushBack(freeList(sl.own, kind), i)
+			s.recycledDirty = s.recycledDirty || kind == listRecycled
 		}
 	}
 	if first {

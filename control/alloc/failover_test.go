@@ -875,3 +875,17 @@ func TestRandomFailoverOperationsKeepInvariants(t *testing.T) {
 		}
 	}
 }
+
+func TestSetShareKeepsFreshOrder(t *testing.T) {
+	p, s := pair(t, pairCfg(), 500)
+	for _, sc := range []*Scope{p, s} {
+		prev := netip.Addr{}
+		for n := range 10 {
+			a := mustOffer(t, sc, hw(n), netip.Addr{}, t0)
+			if prev.IsValid() && !prev.Less(a) {
+				t.Fatalf("%v: offered %v after %v: fresh addresses not in ascending order", sc.Role(), a, prev)
+			}
+			prev = a
+		}
+	}
+}
