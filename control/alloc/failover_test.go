@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -888,4 +889,43 @@ func TestSetShareKeepsFreshOrder(t *testing.T) {
 			prev = a
 		}
 	}
+}
+
+// TestConcurrentFailoverOperations runs client traffic on a primary while
+// partner updates, transfers, policy changes and the engine's reads run
+// concurrently (for the race detector), then checks the structures.
+func TestConcurrentFailoverOperations(t *testing.T) {
+	p, s := pair(t, pairCfg(), 500)
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			for n := range 2000 {
+				c := hw(g*1000 + n%200)
+				now := t0.Add(time.Duration(n) * time.Second)
+				if a, err := p.Offer(c, netip.Addr{}, now); err == nil {
+					if l, err := p.Request(c, a, time.Minute, now); err == nil && n%3 == 0 {
+						p.Release(c, l.IP, now)
+						p.Acked(l.IP, now)
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for n := range 500 {
+			now := t0.Add(time.Duration(n) * time.Second)
+			moved, _ := s.Transfer(1, OwnerSelf, now)
+			for _, l := range moved {
+				p.Apply(l, now)
+			}
+			p.SetAllocation(AllocPolicy(n % 2))
+			p.Expire(now)
+			p.ForEachFree(func(netip.Addr, lease.State) bool { return n%2 == 0 })
+			_ = p.Stats()
+		}
+	})
+	wg.Wait()
+	checkInvariants(t, p)
+	checkInvariants(t, s)
+	checkPair(t, p, s)
 }
