@@ -7,7 +7,6 @@ import (
 	"github.com/xdhcp/xdhcp/control/lease"
 	"github.com/xdhcp/xdhcp/failover/fsm"
 	"github.com/xdhcp/xdhcp/failover/wire"
-	"github.com/xdhcp/xdhcp/internal/loadbalance"
 	"go.uber.org/zap"
 )
 
@@ -20,7 +19,10 @@ const maxMovePerRound = 1024
 // it is the active server.
 func (p *Peer) secondaryShare() int {
 	if p.cfg.Mode == fsm.LoadBalance {
-		return 100 - (loadbalance.Count(p.primaryBuckets)*100+128)/256
+		if p.shareFloor >= 0 {
+			return 100 - p.shareFloor
+		}
+		return 100 - shareOf(p.primaryBuckets)
 	}
 	secondaryIsStandby := (p.cfg.Role == fsm.Secondary) != p.cfg.Active
 	if secondaryIsStandby {

@@ -63,9 +63,13 @@ type Peer struct {
 	bucketMask     *[256]bool // split change in progress (responder): buckets we may still own
 	split          *splitOp
 	splitPending   *[256]bool // responder: the proposed primary buckets awaiting COMMIT
-	lastAckedMark  time.Time
-	lastBalance    time.Time
-	lastPersistOp  time.Time
+	// shareFloor, when >= 0, overrides ServingPolicy.PrimaryShare while a
+	// split change this server responded to is unsettled: the smaller of
+	// the old and new share for this server (see split.go).
+	shareFloor    int
+	lastAckedMark time.Time
+	lastBalance   time.Time
+	lastPersistOp time.Time
 
 	listener net.Listener                                             // tests: a listener opened elsewhere (e.g. in a network namespace)
 	dial     func(ctx context.Context, addr string) (net.Conn, error) // tests: how the primary dials
@@ -83,6 +87,7 @@ type inflight struct {
 // Meta keys besides fsm.StateKey.
 const (
 	splitKey        = "failover/split"
+	shareFloorKey   = "failover/share-floor"
 	ackedThroughKey = "failover/acked-through"
 )
 
@@ -99,15 +104,16 @@ func New(cfg Config, deps Deps, log *zap.Logger) (*Peer, error) {
 		log = zap.NewNop()
 	}
 	p := &Peer{
-		cfg:      cfg,
-		deps:     deps,
-		log:      log.With(zap.String("failover", cfg.Name), zap.String("role", cfg.Role.String())),
-		now:      time.Now,
-		links:    make(chan *link),
-		notify:   make(chan struct{}, 1),
-		cmds:     make(chan func()),
-		done:     map[*link]chan struct{}{},
-		inflight: map[uint32]inflight{},
+		cfg:        cfg,
+		deps:       deps,
+		log:        log.With(zap.String("failover", cfg.Name), zap.String("role", cfg.Role.String())),
+		now:        time.Now,
+		links:      make(chan *link),
+		notify:     make(chan struct{}, 1),
+		cmds:       make(chan func()),
+		done:       map[*link]chan struct{}{},
+		inflight:   map[uint32]inflight{},
+		shareFloor: -1,
 	}
 	p.queue.init()
 	p.mclt.init(cfg.MCLT)
@@ -132,6 +138,9 @@ func (p *Peer) Run(ctx context.Context) error {
 	}
 	if b, ok, err := p.deps.GetMeta(splitKey); err == nil && ok && len(b) == wire.HBASize {
 		p.primaryBuckets = wire.HBA(b).Buckets()
+	}
+	if b, ok, err := p.deps.GetMeta(shareFloorKey); err == nil && ok && len(b) == 1 && b[0] <= 100 {
+		p.shareFloor = int(b[0])
 	}
 	p.machine = fsm.New(fsm.Config{
 		Role: p.cfg.Role, Mode: p.cfg.Mode, Active: p.cfg.Active, MCLT: p.cfg.MCLT,
@@ -251,7 +260,9 @@ func (p *Peer) install(l *link) {
 	if l.hba != nil && p.cfg.Mode == fsm.LoadBalance {
 		p.primaryBuckets = l.hba.Buckets() // the primary's map rules (ISC behaviour)
 		_ = p.deps.PutMeta(splitKey, l.hba[:])
+		p.setShareFloor(-1) // the primary's map settles any unfinished split change
 	}
+	p.applyPolicy(now) // before our STATE: the partner may act on it at once
 	p.wg.Add(1)
 	go func() { defer p.wg.Done(); l.readLoop(p.cfg.ReceiveTimer) }()
 	p.log.Info("failover partner connected", zap.String("partner", l.remote), zap.Bool("authenticated", len(p.cfg.Secret) > 0))
@@ -412,7 +423,7 @@ func (p *Peer) afterEvent(now time.Time, act fsm.Actions) {
 // applyPolicy pushes the serving policy to the server when it changed.
 func (p *Peer) applyPolicy(now time.Time) {
 	pol := p.machine.Policy(now, p.primaryBuckets)
-	pol.PrimaryShare = 100 - p.secondaryShare()
+	pol.PrimaryShare = 100 - p.secondaryShare() // honours a split change's share floor
 	if p.bucketMask != nil {
 		for i := range pol.Buckets {
 			pol.Buckets[i] = pol.Buckets[i] && p.bucketMask[i]
@@ -576,6 +587,11 @@ func (p *Peer) receive(in inbound) {
 		flags, _ := m.Uint8(wire.OptServerFlags)
 		stos, _ := m.Uint32(wire.OptStartTimeOfState)
 		p.partnerSince = fromUnix(stos)
+		if p.cfg.Role == fsm.Primary && p.shareFloor >= 0 {
+			// The secondary has adopted our map from CONNECT before
+			// sending STATE: the unfinished split change is settled.
+			p.setShareFloor(-1)
+		}
 		act, err = p.machine.Handle(fsm.Event{Kind: fsm.EvPartnerState, Now: now, PartnerState: wire.ServerState(s),
 			PartnerStartup: flags&wire.ServerFlagStartup != 0, PartnerSince: p.partnerSince})
 	case wire.MsgContact, wire.MsgPoolResp:

@@ -347,3 +347,106 @@ func TestContactFollowsPartnerReceiveTimer(t *testing.T) {
 		t.Fatal("primary disconnected")
 	}
 }
+
+// scriptedPrimary is a hand-driven primary on a raw connection.
+type scriptedPrimary struct {
+	t    *testing.T
+	conn net.Conn
+	sess *auth.Session
+	xid  uint32
+}
+
+func (s *scriptedPrimary) send(m *wire.Message) {
+	s.t.Helper()
+	s.xid++
+	m.XID = s.xid
+	b, err := s.sess.Seal(m)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.conn.Write(b); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// await reads until a message of type want arrives.
+func (s *scriptedPrimary) await(want wire.MsgType) *wire.Message {
+	s.t.Helper()
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		raw, m, err := wire.ReadMessage(s.conn, nil)
+		if err != nil {
+			s.t.Fatalf("waiting for %s: %v", want, err)
+		}
+		if err := s.sess.Open(raw, m); err != nil {
+			s.t.Fatal(err)
+		}
+		if m.Type == want {
+			return m
+		}
+	}
+}
+
+// connect dials the secondary with split percent and brings it to NORMAL.
+func connectScripted(t *testing.T, addr string, secret []byte, percent int) *scriptedPrimary {
+	var conn net.Conn
+	waitFor(t, 5*time.Second, "secondary listening", func() bool {
+		c, err := net.Dial("tcp", addr)
+		conn = c
+		return err == nil
+	})
+	t.Cleanup(func() { conn.Close() })
+	s := &scriptedPrimary{t: t, conn: conn, sess: auth.NewSession(secret, true)}
+	m := &wire.Message{Type: wire.MsgConnect}
+	m.Add(wire.OptRelationshipName, []byte("test-pair"))
+	m.AddUint32(wire.OptMCLT, 2)
+	hba := wire.HBAFromBuckets(loadbalance.SplitBuckets(percent))
+	m.Add(wire.OptHashBucketAssignment, hba[:])
+	s.send(m)
+	s.await(wire.MsgConnectAck)
+	s.send((&wire.Message{Type: wire.MsgState}).AddUint8(wire.OptServerState, uint8(wire.StateNormal)).AddUint8(wire.OptServerFlags, 0))
+	return s
+}
+
+// TestInterruptedSplitKeepsConservativeShare cuts a split change between
+// the secondary's acknowledgement and the primary's commit: the secondary
+// must keep the smaller of its old and new address shares until the next
+// CONNECT tells it the primary's map, so that the two shares never overlap.
+func TestInterruptedSplitKeepsConservativeShare(t *testing.T) {
+	addr := freePort(t)
+	sc := testConfig(fsm.Secondary, addr)
+	srv := newFakeServer("secondary", newOwnership(), nil)
+	b := start(t, sc, srv)
+
+	s := connectScripted(t, addr, sc.Secret, 50)
+	if upd := s.await(wire.MsgUpdReqAll); upd != nil { // the secondary recovers first
+		s.send(&wire.Message{Type: wire.MsgUpdDone})
+	}
+	waitFor(t, 5*time.Second, "secondary NORMAL", stateIs(b, "NORMAL"))
+	if got := srv.policy().PrimaryShare; got != 50 {
+		t.Fatalf("share %d before the change", got)
+	}
+
+	// Proposal: the primary takes 70%. The secondary shrinks at once.
+	prep := &wire.Message{Type: msgSplitPrepare}
+	hba := wire.HBAFromBuckets(loadbalance.SplitBuckets(70))
+	prep.Add(wire.OptHashBucketAssignment, hba[:])
+	s.send(prep)
+	s.await(msgSplitAck)
+	p := srv.policy()
+	if p.PrimaryShare != 70 || loadbalance.Count(p.Buckets) != 256-179 {
+		t.Fatalf("after PREPARE: share %d, %d buckets; want 70 and %d", p.PrimaryShare, loadbalance.Count(p.Buckets), 256-179)
+	}
+	// The connection dies before COMMIT: the conservative share stays.
+	s.conn.Close()
+	waitFor(t, 3*time.Second, "COMMUNICATIONS-INTERRUPTED", stateIs(b, "COMMUNICATIONS-INTERRUPTED"))
+	if got := srv.policy().PrimaryShare; got != 70 {
+		t.Fatalf("interrupted change: secondary's share went back to %d%% of the primary", got)
+	}
+	if v, _, _ := srv.GetMeta(shareFloorKey); len(v) != 1 || v[0] != 70 {
+		t.Fatalf("share floor not stored: %v", v)
+	}
+	// The primary reconnects with its old map (it never got to commit).
+	connectScripted(t, addr, sc.Secret, 50)
+	waitFor(t, 3*time.Second, "the primary's map adopted", func() bool { return srv.policy().PrimaryShare == 50 })
+}

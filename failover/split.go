@@ -118,6 +118,15 @@ func (p *Peer) onSplit(m *wire.Message, now time.Time) {
 				keep[i] = keep[i] && nextOwn[i]
 			}
 			p.bucketMask, p.splitPending = &keep, &next
+			// Free addresses: shrink our share now if it shrinks, grow it
+			// only at COMMIT. If the exchange is cut short the floor
+			// stays (durably) until the next connection settles the map.
+			oldShare, newShare := shareOf(p.primaryBuckets), shareOf(next)
+			if p.cfg.Role == fsm.Primary {
+				p.setShareFloor(min(oldShare, newShare))
+			} else {
+				p.setShareFloor(max(oldShare, newShare))
+			}
 			p.applyPolicy(now) // drop what we give up before saying so
 		}
 		p.send(ack)
@@ -142,6 +151,7 @@ func (p *Peer) onSplit(m *wire.Message, now time.Time) {
 		}
 		p.setPrimaryBuckets(*p.splitPending)
 		p.bucketMask, p.splitPending = nil, nil
+		p.setShareFloor(-1)
 		p.applyPolicy(now)
 	}
 }
@@ -151,5 +161,24 @@ func (p *Peer) setPrimaryBuckets(b [256]bool) {
 	hba := wire.HBAFromBuckets(b)
 	if err := p.deps.PutMeta(splitKey, hba[:]); err != nil {
 		p.log.Error("failover: could not persist the split", zap.Error(err))
+	}
+}
+
+// shareOf is the primary's percentage of free addresses under bucket map
+// pb in load-balance mode.
+func shareOf(pb [256]bool) int { return (loadbalance.Count(pb)*100 + 128) / 256 }
+
+// setShareFloor sets (or, with -1, clears) the durable share override.
+func (p *Peer) setShareFloor(v int) {
+	if p.shareFloor == v {
+		return
+	}
+	p.shareFloor = v
+	b := []byte{}
+	if v >= 0 {
+		b = []byte{byte(v)}
+	}
+	if err := p.deps.PutMeta(shareFloorKey, b); err != nil {
+		p.log.Error("failover: could not persist the split change in progress", zap.Error(err))
 	}
 }
