@@ -13,6 +13,17 @@ import (
 // whether the RFC 3074 buckets filter clients.
 type ServingPolicy = fsm.ServingPolicy
 
+// The serving policy's values, re-exported so the server needs only this
+// package.
+const (
+	AnswerNone      = fsm.AnswerNone      // answer no client
+	AnswerRenewOnly = fsm.AnswerRenewOnly // answer RENEWING and REBINDING requests only
+	AnswerAll       = fsm.AnswerAll       // answer every client of an owned bucket
+	AllocateNone    = fsm.AllocateNone    // no new bindings
+	AllocateOwn     = fsm.AllocateOwn     // new bindings from this server's share (Own)
+	AllocateAll     = fsm.AllocateAll     // new bindings from both shares
+)
+
 // StateStore is durable metadata storage; lease.Store satisfies it.
 type StateStore = fsm.StateStore
 
