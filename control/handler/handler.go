@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -33,6 +34,7 @@ const (
 	DropProtocol       // DHCP to a bootp-only scope, or BOOTP to a dhcp-only one
 	DropUnknownType    // a message type a server does not answer (OFFER, ACK, ...)
 	DropUnknownBinding // RELEASE or DECLINE for an address not bound to the client
+	DropFailoverState  // the failover state does not let this server answer (RECOVER, PAUSED, ...)
 	outcomeLen
 )
 
@@ -51,6 +53,7 @@ var outcomeNames = [outcomeLen]string{
 	DropProtocol:       "protocol-not-allowed",
 	DropUnknownType:    "unknown-type",
 	DropUnknownBinding: "unknown-binding",
+	DropFailoverState:  "failover-state",
 }
 
 // String names the outcome for logs and metrics.
@@ -75,8 +78,9 @@ func (o Outcome) Dropped() bool { return o >= DropNoScope }
 
 // Scope is one served subnet: its configuration and its allocator.
 type Scope struct {
-	Config config.Scope
-	Alloc  *alloc.Scope
+	Config   config.Scope
+	Alloc    *alloc.Scope
+	Failover bool // served together with the failover partner: the failover Policy applies
 }
 
 // Link is a serving interface as the handler needs to know it.
@@ -109,6 +113,7 @@ type Handler struct {
 	serverID netip.Addr
 	table    scopeTable
 	links    map[int][]*Scope
+	policy   atomic.Pointer[Policy]
 }
 
 // New builds a handler serving scopes on links, identifying itself as
@@ -195,9 +200,13 @@ func (h *Handler) discover(req Request) Result {
 	}
 	c := clientOf(m)
 	requested, _ := addr4(m.RequestedIPAddress())
-	served := false
+	served, silenced := false, false
 	for _, s := range cands {
 		if !s.allows(false) {
+			continue
+		}
+		if !h.answers(s, false) {
+			silenced = true
 			continue
 		}
 		served = true
@@ -209,8 +218,11 @@ func (h *Handler) discover(req Request) Result {
 			h.log.Debug("offer refused", zap.Stringer("scope", s.Config.Subnet), zap.Error(err))
 			continue
 		}
-		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, s.leaseTime(m))
+		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)))
 		return Result{Outcome: Offered, Reply: reply, Scope: s}
+	}
+	if !served && silenced {
+		return Result{Outcome: DropFailoverState}
 	}
 	if !served {
 		return Result{Outcome: DropProtocol}
@@ -231,7 +243,7 @@ func (h *Handler) request(req Request) Result {
 		if !hasRequested {
 			return Result{Outcome: DropMalformed}
 		}
-		return h.bind(req, c, h.scopeAmong(h.candidates(req), requested), requested)
+		return h.bind(req, c, h.scopeAmong(h.candidates(req), requested), requested, false)
 	}
 	if hasRequested && !hasCiaddr {
 		// INIT-REBOOT: the client checks an address it remembers.
@@ -239,7 +251,7 @@ func (h *Handler) request(req Request) Result {
 		if len(cands) == 0 {
 			return Result{Outcome: DropNoScope}
 		}
-		return h.bind(req, c, h.scopeAmong(cands, requested), requested)
+		return h.bind(req, c, h.scopeAmong(cands, requested), requested, false)
 	}
 	if hasCiaddr {
 		// RENEWING (unicast) or REBINDING (broadcast).
@@ -247,7 +259,7 @@ func (h *Handler) request(req Request) Result {
 		if s == nil {
 			return Result{Outcome: DropNoScope}
 		}
-		return h.bind(req, c, s, ciaddr)
+		return h.bind(req, c, s, ciaddr, true)
 	}
 	return Result{Outcome: DropMalformed}
 }
@@ -264,7 +276,8 @@ func (h *Handler) scopeAmong(cands []*Scope, a netip.Addr) *Scope {
 
 // bind answers a REQUEST for ip from scope s (nil: the address is not on
 // the client's network) with an ACK carrying the lease to persist, or a NAK.
-func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr) Result {
+// renewing is true for RENEWING and REBINDING requests.
+func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, renewing bool) Result {
 	m := req.Msg
 	if s == nil {
 		return Result{Outcome: Naked, Reply: h.nak(m)}
@@ -272,11 +285,19 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr) Res
 	if !s.allows(false) {
 		return Result{Outcome: DropProtocol, Scope: s}
 	}
+	if !h.answers(s, renewing) {
+		return Result{Outcome: DropFailoverState, Scope: s}
+	}
 	c.Hostname = hostnameFor(s, c, m)
-	l, err := s.Alloc.Request(c, ip, s.leaseTime(m), req.Now)
+	l, err := s.Alloc.Request(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)), req.Now)
 	if err != nil {
 		if ce := h.log.Check(zap.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
+		}
+		if renewing && s.Failover {
+			// The binding may be the partner's, not yet replicated here
+			// (updates are lazy): a NAK would cost the client a valid lease.
+			return Result{Outcome: DropUnknownBinding, Scope: s}
 		}
 		return Result{Outcome: Naked, Reply: h.nak(m), Scope: s}
 	}
