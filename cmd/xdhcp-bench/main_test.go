@@ -23,7 +23,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"run", "--iface", "x", "--relay", "bad"}, "--relay"},
 		{[]string{"responder"}, "--iface is required"},
 		{[]string{"responder", "--iface", "x", "--address", "::1"}, "--address"},
-		{[]string{"suite", "--driver", "iperf"}, "--driver"},
+		{[]string{"suite", "--servers", "none", "--perfdhcp-servers", "none", "--yardstick=false"}, "nothing to run"},
 		{[]string{"suite", "--rates", "1,x"}, "--rates"},
 	}
 	for _, tt := range tests {

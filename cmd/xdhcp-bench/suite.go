@@ -15,25 +15,47 @@ import (
 	"github.com/xdhcp/xdhcp/bench/suite"
 )
 
+// Default sweeps. The generator's reach past what any server sustains; a
+// sweep stops at the first step over --max-drop.
+var (
+	genRates          = []int{250, 1000, 2500, 5000, 10000, 20000, 40000, 60000, 80000, 120000, 160000}
+	genRatesQuick     = []int{500, 2500, 10000, 40000, 80000}
+	perfdhcpRates     = []int{500, 1000, 2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
+	perfdhcpQuick     = []int{1000, 5000, 10000, 20000, 30000}
+	yardstickRates    = []int{25000, 50000, 100000, 150000, 200000, 250000, 300000}
+	yardstickQuick    = []int{50000, 100000, 200000}
+	yardstickPerfdhcp = []int{5000, 10000, 15000, 20000, 25000, 30000, 40000}
+)
+
+// plan is one suite.Run: a driver over some servers at some rates.
+type plan struct {
+	driver  suite.Driver
+	servers []string
+	rates   []int
+}
+
 func runSuite(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	serverList := fs.String("servers", "kea,xdhcpd", "comma-separated servers: xdhcpd, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp")
-	quick := fs.Bool("quick", false, "short sweep (bench-quick)")
-	drivers := fs.String("driver", "gen", "comma-separated load generators, run in turn: gen (xdhcp-bench's own), perfdhcp")
-	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "gen driver scenarios")
-	rates := fs.String("rates", "", "comma-separated offered rates; default depends on --quick and --driver")
-	step := fs.Duration("step", 0, "length of each rate step; default 3s (quick: 2s)")
+	quick := fs.Bool("quick", false, "short plan (make bench-quick): fewer servers, rates and shorter steps")
+	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default xdhcpd,kea,kea-mt,dhcpd,dnsmasq (quick: xdhcpd,kea); \"none\" skips")
+	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "generator scenarios")
+	perfServers := fs.String("perfdhcp-servers", "xdhcpd,kea", "servers perfdhcp (DORA) runs against; \"none\" skips")
+	yardstick := fs.Bool("yardstick", true, "also run both generators against the XDP echo responder (echo-xdp)")
+	rates := fs.String("rates", "", "comma-separated offered rates for every sweep; default depends on the driver and --quick")
+	step := fs.Duration("step", 0, "length of each rate step; default 3s (quick: 1.5s)")
 	maxDrop := fs.Float64("max-drop", 0.01, "drop ratio that ends a sweep and bounds the reported max rate")
 	out := fs.String("out", "", "results directory; default bench/results/<UTC date-time>")
 	xdhcpd := fs.String("xdhcpd", "", "xdhcpd binary to use instead of the one on PATH")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := suite.Config{
-		Servers: strings.Split(*serverList, ","), StepTime: *step, MaxDrop: *maxDrop, Logger: e.log,
-		Binaries: map[string]string{},
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("suite: find own executable: %w", err)
 	}
+	cfg := suite.Config{StepTime: *step, MaxDrop: *maxDrop, Logger: e.log,
+		Binaries: map[string]string{"echo": self, "echo-xdp": self}}
 	if *xdhcpd != "" {
 		abs, err := filepath.Abs(*xdhcpd)
 		if err != nil {
@@ -41,11 +63,6 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		}
 		cfg.Binaries["xdhcpd"] = abs
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("suite: find own executable: %w", err)
-	}
-	cfg.Binaries["echo"], cfg.Binaries["echo-xdp"] = self, self
 	if cfg.StepTime == 0 {
 		cfg.StepTime = 3 * time.Second
 		if *quick {
@@ -62,28 +79,43 @@ func runSuite(ctx context.Context, e env, args []string) error {
 			userRates = append(userRates, n)
 		}
 	}
-	type run struct {
-		driver suite.Driver
-		rates  []int
-	}
-	var runs []run
-	for _, d := range strings.Split(*drivers, ",") {
-		switch d {
-		case "perfdhcp":
-			r := []int{500, 1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
-			if *quick {
-				r = []int{1000, 5000, 10000, 20000, 30000}
-			}
-			runs = append(runs, run{suite.PerfDHCP{}, r})
-		case "gen":
-			r := []int{250, 1000, 2500, 5000, 10000, 20000, 40000, 60000, 80000, 120000, 160000}
-			if *quick {
-				r = []int{500, 2500, 10000, 40000, 80000}
-			}
-			runs = append(runs, run{suite.Generator{Binary: self, ScenarioOf: strings.Split(*scenarios, ",")}, r})
-		default:
-			return fmt.Errorf("--driver %q: choose gen or perfdhcp", d)
+	pick := func(full, short []int) []int {
+		if userRates != nil {
+			return userRates
 		}
+		if *quick {
+			return short
+		}
+		return full
+	}
+	list := func(s, def string) []string {
+		if s == "" {
+			s = def
+		}
+		if s == "none" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	genServers := list(*servers, "xdhcpd,kea,kea-mt,dhcpd,dnsmasq")
+	if *quick && *servers == "" {
+		genServers = []string{"xdhcpd", "kea"}
+	}
+	gen := suite.Generator{Binary: self, ScenarioOf: strings.Split(*scenarios, ",")}
+	var plans []plan
+	if len(genServers) > 0 {
+		plans = append(plans, plan{gen, genServers, pick(genRates, genRatesQuick)})
+	}
+	if ps := list(*perfServers, "xdhcpd,kea"); len(ps) > 0 {
+		plans = append(plans, plan{suite.PerfDHCP{}, ps, pick(perfdhcpRates, perfdhcpQuick)})
+	}
+	if *yardstick {
+		plans = append(plans,
+			plan{suite.Generator{Binary: self, ScenarioOf: []string{"dora"}}, []string{"echo-xdp"}, pick(yardstickRates, yardstickQuick)},
+			plan{suite.PerfDHCP{}, []string{"echo-xdp"}, pick(yardstickPerfdhcp, perfdhcpQuick)})
+	}
+	if len(plans) == 0 {
+		return fmt.Errorf("suite: nothing to run (all server lists are \"none\" and --yardstick=false)")
 	}
 	dir := *out
 	if dir == "" {
@@ -92,12 +124,9 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	started := time.Now()
 	var rows []suite.Row
 	var runErr error
-	for _, r := range runs {
+	for _, p := range plans {
 		c := cfg
-		c.Driver, c.Rates = r.driver, r.rates
-		if userRates != nil {
-			c.Rates = userRates
-		}
+		c.Driver, c.Servers, c.Rates = p.driver, p.servers, p.rates
 		got, err := suite.Run(ctx, c)
 		rows = append(rows, got...)
 		if err != nil {
@@ -105,7 +134,8 @@ func runSuite(ctx context.Context, e env, args []string) error {
 			break
 		}
 	}
-	header := fmt.Sprintf("# xdhcp-bench suite %s\n\nCommand: `xdhcp-bench suite %s`\n\n", started.UTC().Format(time.RFC3339), strings.Join(args, " "))
+	took := time.Since(started).Round(time.Second)
+	header := fmt.Sprintf("# xdhcp-bench suite, %s\n\nCommand: `xdhcp-bench suite %s` (took %s)\n\n", started.UTC().Format(time.RFC3339), strings.Join(args, " "), took)
 	if err := suite.WriteDir(dir, rows, cfg.StepTime, cfg.MaxDrop, header); err != nil {
 		return err
 	}
@@ -117,6 +147,6 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if err := suite.WriteMarkdown(e.stdout, rows, cfg.StepTime, cfg.MaxDrop); err != nil {
 		return err
 	}
-	e.log.Info("results written", zap.String("dir", dir), zap.Duration("took", time.Since(started).Round(time.Second)))
+	e.log.Info("results written", zap.String("dir", dir), zap.Duration("took", took))
 	return runErr
 }

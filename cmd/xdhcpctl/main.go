@@ -5,6 +5,9 @@
 //	xdhcpctl lease delete IP             free an address now
 //	xdhcpctl reload                      re-read the configuration, keeping every lease
 //	xdhcpctl dataplane                   XDP mode, bucket split and counters
+//	xdhcpctl failover status             both partners' states, split, MCLT, updates in flight
+//	xdhcpctl failover partner-down       declare the partner down (COMMUNICATIONS-INTERRUPTED only)
+//	xdhcpctl failover split PERCENT      change the load-balance split on both partners, live
 //
 // Global flags come before the command: --socket PATH, --json, --timeout.
 package main
@@ -18,6 +21,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,6 +43,9 @@ commands:
   lease delete IP                     free an address now
   reload                              re-read the configuration file, keeping every lease
   dataplane                           XDP mode, owned buckets and counters
+  failover status                     both partners' states, split, MCLT, updates in flight
+  failover partner-down               declare the partner down (from COMMUNICATIONS-INTERRUPTED)
+  failover split PERCENT              change the load-balance split on both partners, live
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return c.reload(ctx)
 	case "dataplane":
 		return c.dataplane(ctx)
+	case "failover":
+		return c.failover(ctx, rest[1:])
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", rest[0])
@@ -216,4 +225,70 @@ func printTree(w io.Writer, m map[string]any, indent string) {
 			fmt.Fprintf(w, "%s%s: %v\n", indent, k, v)
 		}
 	}
+}
+
+func (c cli) failover(ctx context.Context, args []string) error {
+	req := api.Request{Command: api.CmdFailoverStatus}
+	switch {
+	case len(args) == 1 && args[0] == "status":
+	case len(args) == 1 && args[0] == "partner-down":
+		req.Command = api.CmdFailoverPartnerDown
+	case len(args) == 2 && args[0] == "split":
+		pct, err := strconv.Atoi(strings.TrimSuffix(args[1], "%"))
+		if err != nil || pct < 0 || pct > 100 {
+			return fmt.Errorf("failover split: %q is not a percentage from 0 to 100", args[1])
+		}
+		req.Command, req.Percent = api.CmdFailoverSplit, pct
+	default:
+		return errors.New("usage: xdhcpctl failover status | partner-down | split PERCENT")
+	}
+	var st api.FailoverStatus
+	if err := api.Call(ctx, c.socket, req, &st); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(st)
+	}
+	switch req.Command {
+	case api.CmdFailoverPartnerDown:
+		fmt.Fprintln(c.out, "partner declared down")
+	case api.CmdFailoverSplit:
+		fmt.Fprintf(c.out, "split is now %d%% on both partners\n", st.SplitPercent)
+	}
+	since := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return time.Since(t).Round(time.Second).String() + " ago"
+	}
+	link := "down"
+	if st.Connected {
+		link = "up"
+	}
+	auth := "UNAUTHENTICATED"
+	if st.Authenticated {
+		auth = "authenticated"
+	}
+	fmt.Fprintf(c.out, "relationship %s: this server is %s, %s mode, split %d%%, MCLT %s\n",
+		st.Name, st.Role, st.Mode, st.SplitPercent, time.Duration(st.MCLTSeconds*float64(time.Second)))
+	fmt.Fprintf(c.out, "this server:  %s since %s; answering %s, allocating from %s, %d buckets\n",
+		st.State, since(st.StateSince), st.Answering, st.Allocating, st.OwnedBuckets)
+	fmt.Fprintf(c.out, "partner:      %s since %s\n", dash(st.PartnerState), since(st.PartnerSince))
+	fmt.Fprintf(c.out, "link:         %s, %s, last contact %s\n", link, auth, since(st.LastContact))
+	skew := fmt.Sprintf("%+.0fs", st.ClockSkewSeconds)
+	if st.ClockSkewWarning {
+		skew += " (WARNING: over the configured bound)"
+	}
+	fmt.Fprintf(c.out, "updates:      %d unacked, %d pending; clock skew %s\n", st.UnackedUpdates, st.PendingUpdates, skew)
+	keys := make([]string, 0, len(st.Counters))
+	for k := range st.Counters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, st.Counters[k]))
+	}
+	fmt.Fprintf(c.out, "counters:     %s\n", strings.Join(parts, " "))
+	return nil
 }

@@ -88,6 +88,14 @@ func TestCommands(t *testing.T) {
 			return api.Response{Data: data(t, api.Lease{IP: req.IP, HWAddress: "02:00:00:00:00:01"})}
 		case api.CmdReload:
 			return api.Response{Data: data(t, api.Reload{Scopes: 2, Leases: 10})}
+		case api.CmdFailoverStatus, api.CmdFailoverSplit, api.CmdFailoverPartnerDown:
+			st := api.FailoverStatus{Name: "edge-pair", Role: "primary", Mode: "load-balance", State: "normal",
+				PartnerState: "normal", Connected: true, SplitPercent: 50, MCLTSeconds: 3600, Authenticated: true,
+				Answering: "all", Allocating: "own share", OwnedBuckets: 128, Counters: map[string]uint64{"updates-sent": 3}}
+			if req.Percent != 0 {
+				st.SplitPercent = req.Percent
+			}
+			return api.Response{Data: data(t, st)}
 		case api.CmdDataplane:
 			return api.Response{Data: data(t, map[string]any{"mode": "auto", "xdp-counters": map[string]int{"passed-ours": 7}})}
 		}
@@ -113,6 +121,15 @@ func TestCommands(t *testing.T) {
 		{name: "lease without delete", args: []string{"lease", "show", "1.2.3.4"}, wantErr: "usage: xdhcpctl lease delete IP"},
 		{name: "reload", args: []string{"reload"}, want: []string{"2 scopes, 10 leases kept"}},
 		{name: "dataplane", args: []string{"dataplane"}, want: []string{"mode: auto", "  passed-ours: 7"}},
+		{name: "failover status", args: []string{"failover", "status"},
+			want:    []string{"relationship edge-pair: this server is primary, load-balance mode, split 50%, MCLT 1h0m0s", "link:         up, authenticated", "updates-sent=3"},
+			wantReq: api.Request{Command: api.CmdFailoverStatus}},
+		{name: "failover split", args: []string{"failover", "split", "70%"}, want: []string{"split is now 70% on both partners"},
+			wantReq: api.Request{Command: api.CmdFailoverSplit, Percent: 70}},
+		{name: "failover split out of range", args: []string{"failover", "split", "170"}, wantErr: "not a percentage"},
+		{name: "failover partner-down", args: []string{"failover", "partner-down"}, want: []string{"partner declared down"},
+			wantReq: api.Request{Command: api.CmdFailoverPartnerDown}},
+		{name: "failover without a verb", args: []string{"failover"}, wantErr: "usage: xdhcpctl failover"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "no command", args: nil, wantErr: "no command given"},
 	}

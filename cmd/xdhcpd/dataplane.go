@@ -18,6 +18,8 @@ type dataplaneSetup struct {
 	filter filterAdapter
 	modes  map[string]string // interface -> "xdp-native" / "xdp-generic"
 	cfg    config.Dataplane
+	// secsBypass is the secs bypass while load balancing.
+	secsBypass int
 }
 
 // startDataplane loads the XDP program and attaches it to every serving
@@ -28,6 +30,10 @@ func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Register
 		filter: filterAdapter{dataplane.NewFilter(cfg.Dataplane)},
 		modes:  map[string]string{},
 		cfg:    cfg.Dataplane,
+	}
+	d.secsBypass = cfg.Dataplane.SecsBypass
+	if d.secsBypass == 0 && cfg.Failover != nil {
+		d.secsBypass = cfg.Failover.LoadBalanceMaxSeconds
 	}
 	if cfg.Dataplane.Mode == config.DataplaneOff {
 		log.Info("XDP off by configuration: the Go filter screens packets")
@@ -64,6 +70,36 @@ func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Register
 		}
 	}
 	return d, nil
+}
+
+// SetOwnedBuckets installs the buckets failover gives this server, in the
+// XDP program and the Go filter alike, with failover's
+// load-balance-max-seconds as the secs bypass unless dataplane.secs-bypass
+// sets one.
+func (d *dataplaneSetup) SetOwnedBuckets(owned [256]bool, loadBalancing bool) error {
+	type balancer interface {
+		SetBuckets([256]bool) error
+		SetLoadBalancing(bool) error
+		SetSecsBypass(int) error
+	}
+	targets := []balancer{d.filter.f}
+	if d.xdp != nil {
+		targets = append(targets, d.xdp)
+	}
+	for _, t := range targets {
+		var err error
+		if loadBalancing {
+			if err = t.SetSecsBypass(d.secsBypass); err == nil {
+				err = t.SetBuckets(owned)
+			}
+		} else {
+			err = t.SetLoadBalancing(false)
+		}
+		if err != nil {
+			return fmt.Errorf("set load-balancing buckets: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *dataplaneSetup) close() {

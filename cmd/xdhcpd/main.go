@@ -30,6 +30,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/control/lease"
 	"github.com/xdhcp/xdhcp/control/server"
+	"github.com/xdhcp/xdhcp/failover"
 	"github.com/xdhcp/xdhcp/internal/config"
 )
 
@@ -123,12 +124,18 @@ func serve(ctx context.Context, log *zap.Logger, cfg *config.Config, cfgPath str
 		Filter:          dp.filter,
 		Dataplane:       dp.modes,
 		DataplaneStatus: dp.status,
+		Buckets:         dp,
 		Version:         version,
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if cfg.Failover != nil {
+		if err := startFailover(ctx, log.Named("failover"), cfg, srv, reg); err != nil {
+			return err
+		}
+	}
 	if err := srv.ServeControl(ctx, cfg.Server.ControlSocket); err != nil {
 		return err
 	}
@@ -140,6 +147,31 @@ func serve(ctx context.Context, log *zap.Logger, cfg *config.Config, cfgPath str
 	err = srv.Run(ctx)
 	log.Info("stopped")
 	return err
+}
+
+// startFailover builds the failover engine for cfg's failover section,
+// hands it the failover scopes and runs it until ctx ends.
+func startFailover(ctx context.Context, log *zap.Logger, cfg *config.Config, srv *server.Server, reg prometheus.Registerer) error {
+	fcfg, err := failover.FromConfig(cfg.Failover)
+	if err != nil {
+		return err
+	}
+	peer, err := failover.New(fcfg, srv, log)
+	if err != nil {
+		return err
+	}
+	srv.EnableFailover(peer, cfg.Failover.Role == config.FailoverSecondary, cfg.Failover.MCLT.D(), cfg.Failover.Scopes)
+	if reg != nil {
+		if err := reg.Register(newFailoverCollector(peer)); err != nil {
+			return fmt.Errorf("register failover metrics: %w", err)
+		}
+	}
+	go func() {
+		if err := peer.Run(ctx); err != nil {
+			log.Error("failover engine stopped", zap.Error(err))
+		}
+	}()
+	return nil
 }
 
 // serveMetrics exposes reg at /metrics on addr until ctx ends.

@@ -17,14 +17,19 @@ const (
 	CmdLeaseDelete = "lease-delete"
 	CmdReload      = "reload"
 	CmdDataplane   = "dataplane"
+
+	CmdFailoverStatus      = "failover-status"
+	CmdFailoverPartnerDown = "failover-partner-down"
+	CmdFailoverSplit       = "failover-split"
 )
 
 // Request is one command with its arguments.
 type Request struct {
 	Command string `json:"command"`
-	Scope   string `json:"scope,omitempty"` // leases: a subnet ("192.0.2.0/24")
-	MAC     string `json:"mac,omitempty"`   // leases: a hardware address
-	IP      string `json:"ip,omitempty"`    // leases, lease-delete: an address
+	Scope   string `json:"scope,omitempty"`   // leases: a subnet ("192.0.2.0/24")
+	MAC     string `json:"mac,omitempty"`     // leases: a hardware address
+	IP      string `json:"ip,omitempty"`      // leases, lease-delete: an address
+	Percent int    `json:"percent,omitempty"` // failover-split: the primary's share
 }
 
 // Response carries either Data (the command's result) or Error.
@@ -76,6 +81,30 @@ type Lease struct {
 	Scope     string    `json:"scope"`
 	CircuitID string    `json:"circuit-id,omitempty"`
 	RemoteID  string    `json:"remote-id,omitempty"`
+}
+
+// FailoverStatus is the answer to CmdFailoverStatus.
+type FailoverStatus struct {
+	Name             string            `json:"name"`
+	Role             string            `json:"role"`
+	Mode             string            `json:"mode"`
+	State            string            `json:"state"`
+	StateSince       time.Time         `json:"state-since"`
+	PartnerState     string            `json:"partner-state"`
+	PartnerSince     time.Time         `json:"partner-since"`
+	Connected        bool              `json:"connected"`
+	SplitPercent     int               `json:"split-percent"`
+	MCLTSeconds      float64           `json:"mclt-seconds"`
+	Authenticated    bool              `json:"authenticated"`
+	UnackedUpdates   int               `json:"unacked-updates"`
+	PendingUpdates   int               `json:"pending-updates"`
+	LastContact      time.Time         `json:"last-contact"`
+	ClockSkewSeconds float64           `json:"clock-skew-seconds"`
+	ClockSkewWarning bool              `json:"clock-skew-warning"`
+	OwnedBuckets     int               `json:"owned-buckets"`
+	Answering        string            `json:"answering"`  // all, renewals, none
+	Allocating       string            `json:"allocating"` // own share, all, none
+	Counters         map[string]uint64 `json:"counters"`
 }
 
 // Reload is the answer to CmdReload.

@@ -64,6 +64,9 @@ func (h *Handler) limitLeaseTime(s *Scope, ip netip.Addr, desired time.Duration)
 	if p.LeaseTime == nil {
 		return desired
 	}
-	current, _ := s.Alloc.Lookup(ip)
+	current, ok := s.Alloc.Lookup(ip)
+	if !ok {
+		current = lease.Lease{IP: ip}
+	}
 	return p.LeaseTime(desired, current)
 }

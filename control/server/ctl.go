@@ -93,13 +93,15 @@ func (s *Server) Control(ctx context.Context, req api.Request) (any, error) {
 		return s.DeleteLease(ctx, ip)
 	case api.CmdReload:
 		return s.Reload(ctx)
+	case api.CmdFailoverStatus, api.CmdFailoverPartnerDown, api.CmdFailoverSplit:
+		return s.failoverControl(req)
 	case api.CmdDataplane:
 		if s.opts.DataplaneStatus == nil {
 			return nil, errors.New("dataplane: no dataplane status in this daemon")
 		}
 		return s.opts.DataplaneStatus()
 	}
-	return nil, fmt.Errorf("unknown command %q; known: status, leases, lease-delete, reload, dataplane", req.Command)
+	return nil, fmt.Errorf("unknown command %q; known: status, leases, lease-delete, reload, dataplane, failover-status, failover-partner-down, failover-split", req.Command)
 }
 
 // Status reports uptime, interfaces and pool use.
@@ -268,6 +270,9 @@ func (s *Server) Reload(ctx context.Context) (api.Reload, error) {
 		}
 		links = append(links, link)
 	}
+	// Lock order: failover state first, then the handler.
+	s.fo.mu.Lock()
+	defer s.fo.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var live []lease.Lease
@@ -281,6 +286,7 @@ func (s *Server) Reload(ctx context.Context) (api.Reload, error) {
 	if err != nil {
 		return api.Reload{}, fmt.Errorf("reload: %w (the running configuration is unchanged)", err)
 	}
+	s.reapplyFailover(h)
 	s.h, s.cfg, s.loadedAt = h, cfg, time.Now()
 	s.log.Info("configuration reloaded", zap.String("config", s.opts.ConfigPath), zap.Int("scopes", len(h.Scopes())), zap.Int("leases", n))
 	return api.Reload{Scopes: len(h.Scopes()), Leases: n}, nil

@@ -40,7 +40,9 @@ type Options struct {
 	Dataplane map[string]string
 	// DataplaneStatus answers `xdhcpctl dataplane`; nil: not available.
 	DataplaneStatus func() (any, error)
-	Version         string
+	// Buckets programs the load-balancing buckets for failover; nil: none.
+	Buckets BucketSetter
+	Version string
 }
 
 // Server is a running xdhcpd control plane.
@@ -57,6 +59,9 @@ type Server struct {
 	h        *handler.Handler
 	cfg      *config.Config
 	loadedAt time.Time
+
+	// fo is failover's state; lock s.fo.mu before s.mu when taking both.
+	fo failoverState
 
 	ifaces     []*iface
 	stopping   atomic.Bool
@@ -316,6 +321,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 				}
 			}
 			out.flush()
+			s.partnerUpdated(leases)
 		}
 		clear(held)
 		leases, held = leases[:0], held[:0]
@@ -402,6 +408,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 	var (
 		tally       [256]uint64
 		lastSummary = time.Now()
+		gone        []netip.Addr
 	)
 	for {
 		select {
@@ -414,31 +421,35 @@ func (s *Server) housekeeping(ctx context.Context) {
 				}
 				lastSummary = now
 			}
+			changed := s.reclaimAfterMCLT(now)
 			s.mu.RLock()
-			var changed []lease.Lease
 			for _, sc := range s.h.Scopes() {
-				changed = append(changed, sc.Alloc.Expire(now)...)
+				for _, l := range sc.Alloc.Expire(now) {
+					// Outside failover, an address whose decline hold ended
+					// is plain free again and its record goes; under
+					// failover the FREE/BACKUP record says whose it is.
+					if l.State == lease.StateFree && !sc.Failover {
+						gone = append(gone, l.IP)
+						continue
+					}
+					changed = append(changed, l)
+				}
 			}
 			s.mu.RUnlock()
+			for _, ip := range gone {
+				if err := s.store.Delete(ctx, ip); err != nil && ctx.Err() == nil {
+					s.log.Error("removing ended decline hold", zap.Stringer("ip", ip), zap.Error(err))
+				}
+			}
+			gone = gone[:0]
 			if len(changed) == 0 {
 				continue
 			}
-			// An address whose decline hold ended is plain free again: its
-			// record goes; every other change is stored.
-			keep := changed[:0]
-			for _, l := range changed {
-				if l.State == lease.StateFree {
-					if err := s.store.Delete(ctx, l.IP); err != nil && ctx.Err() == nil {
-						s.log.Error("removing ended decline hold", zap.Stringer("ip", l.IP), zap.Error(err))
-					}
-					continue
-				}
-				keep = append(keep, l)
-			}
-			if err := s.store.Commit(ctx, keep...); err != nil && ctx.Err() == nil {
-				s.log.Error("storing reclaimed leases", zap.Int("leases", len(keep)), zap.Error(err))
+			if err := s.store.Commit(ctx, changed...); err != nil && ctx.Err() == nil {
+				s.log.Error("storing reclaimed leases", zap.Int("leases", len(changed)), zap.Error(err))
 				continue
 			}
+			s.partnerUpdated(changed)
 			s.log.Debug("leases reclaimed", zap.Int("leases", len(changed)))
 		}
 	}

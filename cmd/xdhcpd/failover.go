@@ -1,0 +1,55 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xdhcp/xdhcp/failover"
+)
+
+// failoverCollector exports the failover engine's state and counters.
+type failoverCollector struct {
+	peer                                *failover.Peer
+	state, unacked, pending, up, events *prometheus.Desc
+}
+
+func newFailoverCollector(peer *failover.Peer) *failoverCollector {
+	return &failoverCollector{
+		peer: peer,
+		state: prometheus.NewDesc("xdhcp_failover_state",
+			"1 for this server's current failover state (draft-12 name), with the partner's.", []string{"state", "partner_state"}, nil),
+		unacked: prometheus.NewDesc("xdhcp_failover_unacked_updates",
+			"Binding updates sent to the partner and not yet acknowledged.", nil, nil),
+		pending: prometheus.NewDesc("xdhcp_failover_pending_updates",
+			"Binding updates waiting to be sent to the partner.", nil, nil),
+		up: prometheus.NewDesc("xdhcp_failover_connected",
+			"1 while the connection to the partner is up.", nil, nil),
+		events: prometheus.NewDesc("xdhcp_failover_events_total",
+			"Failover engine events since start.", []string{"event"}, nil),
+	}
+}
+
+func (c *failoverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.state, c.unacked, c.pending, c.up, c.events} {
+		ch <- d
+	}
+}
+
+func (c *failoverCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.peer.Status()
+	ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, 1, st.State, st.PartnerState)
+	ch <- prometheus.MustNewConstMetric(c.unacked, prometheus.GaugeValue, float64(st.UnackedUpdates))
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(st.PendingUpdates))
+	connected := 0.0
+	if st.Connected {
+		connected = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, connected)
+	k := st.Counters
+	for name, v := range map[string]uint64{
+		"connection": k.Connections, "auth-failure": k.AuthFailures, "malformed": k.Malformed, "timeout": k.Timeouts,
+		"update-sent": k.UpdatesSent, "update-acked": k.UpdatesAcked, "update-rejected": k.UpdatesRejected,
+		"update-received": k.UpdatesReceived, "apply-failure": k.ApplyFailures, "address-moved": k.AddressesMoved,
+	} {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(v), name)
+	}
+}
