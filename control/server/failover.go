@@ -358,6 +358,13 @@ func (s *Server) failoverControl(req api.Request) (any, error) {
 		if err := fc.SetSplit(req.Percent); err != nil {
 			return nil, fmt.Errorf("split %d: %w", req.Percent, err)
 		}
+		// The engine publishes its status snapshot on its own loop: give
+		// it a moment so the answer shows the new split.
+		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if fc.Status().SplitPercent == req.Percent {
+				break
+			}
+		}
 	}
 	return failoverStatus(fc.Status()), nil
 }
