@@ -21,8 +21,21 @@ type Relay struct {
 // name of the downstream interface. dhcrelay is stopped when ns closes, or
 // by Stop.
 func StartRelay(ctx context.Context, ns *netns.NS, down, up string, server netip.Addr) (*Relay, error) {
+	return StartRelayTo(ctx, ns, down, up, server)
+}
+
+// StartRelayTo is StartRelay forwarding every request to each of servers,
+// as a relay in front of a failover pair does.
+func StartRelayTo(ctx context.Context, ns *netns.NS, down, up string, servers ...netip.Addr) (*Relay, error) {
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("dhcrelay needs at least one server address")
+	}
 	r := &Relay{}
-	cmd := ns.Command(context.Background(), "dhcrelay", "-d", "-4", "-a", "-id", down, "-iu", up, server.String())
+	args := []string{"-d", "-4", "-a", "-id", down, "-iu", up}
+	for _, s := range servers {
+		args = append(args, s.String())
+	}
+	cmd := ns.Command(context.Background(), "dhcrelay", args...)
 	cmd.Stdout, cmd.Stderr = &r.out, &r.out
 	proc, err := ns.Start(cmd)
 	if err != nil {
