@@ -52,13 +52,13 @@ var ErrUnknown = errors.New("unknown server")
 // All returns the known servers, keyed by name.
 func All() map[string]Server {
 	return map[string]Server{
-		"xdhcpd":   {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger store, synced before each ACK (batched commits)"},
-		"kea":      {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV appended per lease, no fsync"},
-		"kea-mt":   {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV appended per lease, no fsync"},
-		"dhcpd":    {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "dhcpd.leases appended and fsynced per lease"},
-		"dnsmasq":  {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten and fsynced per change"},
-		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none: stateless echo responder (the generator's yardstick)"},
-		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none: stateless XDP echo responder (the generator's yardstick)"},
+		"xdhcpd":   {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched)"},
+		"kea":      {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync"},
+		"kea-mt":   {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync"},
+		"dhcpd":    {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease"},
+		"dnsmasq":  {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
+		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none (stateless yardstick)"},
+		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none (stateless XDP yardstick)"},
 	}
 }
 
