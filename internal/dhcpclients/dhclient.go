@@ -73,9 +73,13 @@ func (c *Dhclient) Acquire(ctx context.Context) (Lease, error) {
 
 // Renew kills dhclient and starts it again on the same lease file: it asks
 // for its recorded address from INIT-REBOOT, and the server's ACK extends
-// the lease (event REBOOT).
+// the lease (event REBOOT). Events recorded before the call, such as a
+// renewal dhclient made on its own, are skipped.
 func (c *Dhclient) Renew(ctx context.Context) (Lease, error) {
 	if err := c.Close(); err != nil {
+		return Lease{}, err
+	}
+	if err := c.events.skipRecorded(); err != nil {
 		return Lease{}, err
 	}
 	return c.Acquire(ctx)

@@ -109,13 +109,17 @@ func (c *Dhcpcd) findInit(ctx context.Context) error {
 }
 
 // Renew sends dhcpcd SIGUSR1 (what "dhcpcd -N" does), which renews its
-// lease at once, and waits for RENEW.
+// lease at once, and waits for RENEW. Events recorded before the call are
+// skipped.
 func (c *Dhcpcd) Renew(ctx context.Context) (Lease, error) {
 	c.mu.Lock()
 	pid := c.initID
 	c.mu.Unlock()
 	if pid == 0 || c.proc.Exited() {
 		return Lease{}, fmt.Errorf("dhcpcd is not running")
+	}
+	if err := c.events.skipRecorded(); err != nil {
+		return Lease{}, err
 	}
 	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
 		return Lease{}, fmt.Errorf("ask dhcpcd (pid %d) to renew: %w", pid, err)

@@ -164,6 +164,20 @@ func (e *eventDir) next(ctx context.Context, accept func(map[string]string) bool
 	}
 }
 
+// skipRecorded marks every event recorded so far as handed out, so that
+// the next call of next waits for a later one: a renewal the client made
+// on its own before Renew was asked must not pass for Renew's answer.
+func (e *eventDir) skipRecorded() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names, err := e.list()
+	if err != nil {
+		return err
+	}
+	e.seen = max(e.seen, len(names))
+	return nil
+}
+
 func (e *eventDir) list() ([]string, error) {
 	entries, err := os.ReadDir(e.dir)
 	if err != nil {

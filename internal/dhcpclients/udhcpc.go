@@ -57,10 +57,13 @@ func (c *Udhcpc) Acquire(ctx context.Context) (Lease, error) {
 }
 
 // Renew sends SIGUSR1, which makes udhcpc renew at once, and waits for
-// "renew".
+// "renew". Events recorded before the call are skipped.
 func (c *Udhcpc) Renew(ctx context.Context) (Lease, error) {
 	if c.proc == nil {
 		return Lease{}, fmt.Errorf("udhcpc is not running")
+	}
+	if err := c.events.skipRecorded(); err != nil {
+		return Lease{}, err
 	}
 	if err := c.proc.Signal(syscall.SIGUSR1); err != nil {
 		return Lease{}, fmt.Errorf("ask udhcpc to renew: %w", err)

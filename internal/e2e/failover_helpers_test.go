@@ -16,6 +16,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/bench/report"
 	"github.com/xdhcp/xdhcp/control/api"
+	"github.com/xdhcp/xdhcp/internal/dhcpclients"
 	"github.com/xdhcp/xdhcp/internal/loadbalance"
 	"github.com/xdhcp/xdhcp/internal/netns"
 )
@@ -369,3 +370,69 @@ func secondaryBucket(percent int) func(int) bool {
 
 // counterDelta returns after[k] - before[k].
 func counterDelta(before, after map[string]uint64, k string) uint64 { return after[k] - before[k] }
+
+// activeLeases returns the daemon's active, unexpired leases by IP.
+func activeLeases(t *testing.T, d *Daemon) map[string]api.Lease {
+	t.Helper()
+	out := map[string]api.Lease{}
+	for _, l := range leases(t, d) {
+		if l.State == "active" && time.Until(l.Expiry) > 0 {
+			out[l.IP] = l
+		}
+	}
+	return out
+}
+
+// checkKept fails for each lease of had that is still unexpired (with a
+// second to spare) but not active for the same client in now; it returns
+// how many it checked.
+func checkKept(t *testing.T, who string, had map[string]api.Lease, now map[string]string) int {
+	t.Helper()
+	n := 0
+	for ip, l := range had {
+		if time.Until(l.Expiry) < time.Second {
+			continue
+		}
+		n++
+		if now[ip] != l.HWAddress {
+			t.Errorf("%s lost lease %s of %s (expires %s): now %q", who, ip, l.HWAddress, l.Expiry.Format(time.TimeOnly), now[ip])
+		}
+	}
+	return n
+}
+
+// addClient adds a host with mac to the lab and a client of kind on it.
+func (p *pair) addClient(t *testing.T, kind string, mac net.HardwareAddr) dhcpclients.Client {
+	t.Helper()
+	host, err := p.lab.AddHost(kind[:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.SetMAC(HostIface, mac); err != nil {
+		t.Fatal(err)
+	}
+	return newClient(t, kind, host, "fo-"+kind)
+}
+
+// acquire runs c.Acquire (or Renew) with a timeout and checks the server
+// that answered.
+func acquire(t *testing.T, c dhcpclients.Client, renew bool, wantServer netip.Addr) dhcpclients.Lease {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var l dhcpclients.Lease
+	var err error
+	if renew {
+		l, err = c.Renew(ctx)
+	} else {
+		l, err = c.Acquire(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %s", c.Name(), l)
+	if wantServer.IsValid() && l.ServerID != wantServer {
+		t.Errorf("%s was answered by %s, want %s", c.Name(), l.ServerID, wantServer)
+	}
+	return l
+}
