@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,6 +113,12 @@ func newPartner(t *testing.T, ns *netns.NS, name string) *Daemon {
 		}
 		if t.Failed() {
 			t.Logf("xdhcpd %s log:\n%s", name, tail(d.Log(), 400))
+			if dir := os.Getenv("XDHCP_E2E_LOGDIR"); dir != "" {
+				file := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".log")
+				if err := os.WriteFile(file, []byte(d.Log()), 0o644); err == nil {
+					t.Logf("full xdhcpd %s log in %s", name, file)
+				}
+			}
 		}
 	})
 	return d
@@ -337,7 +346,9 @@ func (p *pair) waitSameBindings(t *testing.T, timeout time.Duration) map[string]
 			return a
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the two lease stores differ after %s: %s", timeout, d)
+			t.Errorf("the two lease stores differ after %s: %s", timeout, d)
+			logDiffering(t, p, a, b)
+			t.FailNow()
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -435,4 +446,29 @@ func acquire(t *testing.T, c dhcpclients.Client, renew bool, wantServer netip.Ad
 		t.Errorf("%s was answered by %s, want %s", c.Name(), l.ServerID, wantServer)
 	}
 	return l
+}
+
+// logDiffering logs both stores' records of every address whose active
+// binding differs.
+func logDiffering(t *testing.T, p *pair, a, b map[string]string) {
+	t.Helper()
+	la, lb := leases(t, p.a), leases(t, p.b)
+	rec := func(ls []api.Lease, ip string) string {
+		for _, l := range ls {
+			if l.IP == ip {
+				return fmt.Sprintf("%s %s expiry %s updated %s", l.State, l.HWAddress, l.Expiry.Format("15:04:05.000"), l.Updated.Format("15:04:05.000"))
+			}
+		}
+		return "no record"
+	}
+	for _, ip := range slices.Sorted(maps.Keys(a)) {
+		if b[ip] != a[ip] {
+			t.Logf("%s: A {%s}, B {%s}", ip, rec(la, ip), rec(lb, ip))
+		}
+	}
+	for _, ip := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[ip]; !ok {
+			t.Logf("%s: A {%s}, B {%s}", ip, rec(la, ip), rec(lb, ip))
+		}
+	}
 }
