@@ -61,6 +61,11 @@ type Config struct {
 	// totals so far.
 	Progress      func(Snapshot)
 	ProgressEvery time.Duration
+	// OnPhase, when set, is called with "measure" as the measured phase
+	// begins (after any warm-up) and "done" when its in-flight exchanges
+	// have drained, so a caller can sample a server's CPU over exactly
+	// that window.
+	OnPhase func(phase string)
 }
 
 // Snapshot is a progress report.
@@ -338,6 +343,10 @@ func (g *gen) renewRange() (int, int) {
 }
 
 func (g *gen) measure(ctx context.Context) (time.Duration, error) {
+	if g.cfg.OnPhase != nil {
+		g.cfg.OnPhase("measure")
+		defer g.cfg.OnPhase("done")
+	}
 	start := g.clock()
 	end := start + int64(g.cfg.Duration)
 	var started, legitStarted uint64

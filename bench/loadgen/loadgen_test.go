@@ -290,3 +290,21 @@ func TestCancelReturnsPartialResult(t *testing.T) {
 		t.Errorf("elapsed %v, dora %+v", res.Elapsed, res.Stats.Kinds[stats.DORA])
 	}
 }
+
+func TestOnPhaseBracketsTheMeasuredWindow(t *testing.T) {
+	f := newFake(t)
+	var phases []string
+	var doraAtMeasure uint64
+	res := run(t, f, Config{Scenario: ScenarioRenew, Clients: 40, OnPhase: func(p string) {
+		phases = append(phases, p)
+		if p == "measure" {
+			doraAtMeasure = uint64(f.types[frame.Request]) // warm-up REQUESTs already sent
+		}
+	}})
+	if len(phases) != 2 || phases[0] != "measure" || phases[1] != "done" {
+		t.Fatalf("phases %v, want [measure done]", phases)
+	}
+	if doraAtMeasure < 40 || res.Stats.Kinds[stats.Renew].Completed == 0 {
+		t.Errorf("warm-up REQUESTs before measure: %d; renews %d", doraAtMeasure, res.Stats.Kinds[stats.Renew].Completed)
+	}
+}

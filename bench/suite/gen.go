@@ -1,11 +1,13 @@
 package suite
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xdhcp/xdhcp/bench/netns"
@@ -43,7 +45,8 @@ func (g Generator) Scenarios() []string {
 }
 
 // Step implements Driver.
-func (g Generator) Step(ctx context.Context, topo *netns.Topology, scenario string, rate int, d time.Duration) (Step, error) {
+func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
+	topo, scenario, rate, d := req.Topo, req.Scenario, req.Rate, req.Duration
 	clients := defaultClients[scenario]
 	if n, ok := g.Clients[scenario]; ok {
 		clients = n
@@ -62,14 +65,32 @@ func (g Generator) Step(ctx context.Context, topo *netns.Topology, scenario stri
 	}
 	args := []string{"run", "--iface", topo.GenIface, "--scenario", scen, "--clients", strconv.Itoa(clients),
 		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--timeout", timeout.String(),
-		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off"}
+		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off", "--phase-marks"}
 	if !g.Direct && (scenario == "renew" || scenario == "mix") {
 		args = append(args, "--relay", topo.GenAddr.String(), "--server", topo.SrvAddr.String())
 	}
 	cmd := netns.Command(ctx, topo.GenNS, g.Binary, args...)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	cmd.Stdout = &stdout
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return Step{}, fmt.Errorf("xdhcp-bench stderr: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return Step{}, fmt.Errorf("start xdhcp-bench: %w", err)
+	}
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		line := sc.Text()
+		if phase, ok := strings.CutPrefix(line, PhaseMark); ok {
+			if req.Mark != nil {
+				req.Mark(phase)
+			}
+			continue
+		}
+		stderr.WriteString(line + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
 		return Step{}, fmt.Errorf("xdhcp-bench %v: %w: %s", args, err, stderr.String())
 	}
 	var reps []report.Report

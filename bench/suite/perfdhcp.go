@@ -3,9 +3,7 @@ package suite
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/xdhcp/xdhcp/bench/netns"
 	"github.com/xdhcp/xdhcp/bench/perfdhcp"
 )
 
@@ -21,7 +19,8 @@ func (PerfDHCP) Name() string { return "perfdhcp" }
 func (PerfDHCP) Scenarios() []string { return []string{"dora"} }
 
 // Step implements Driver.
-func (p PerfDHCP) Step(ctx context.Context, topo *netns.Topology, scenario string, rate int, d time.Duration) (Step, error) {
+func (p PerfDHCP) Step(ctx context.Context, req StepRequest) (Step, error) {
+	topo, scenario, rate, d := req.Topo, req.Scenario, req.Rate, req.Duration
 	clients := p.Clients
 	if clients <= 0 {
 		clients = 60000

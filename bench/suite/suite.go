@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xdhcp/xdhcp/bench/netns"
+	"github.com/xdhcp/xdhcp/bench/procstat"
 	"github.com/xdhcp/xdhcp/bench/servers"
 	"github.com/xdhcp/xdhcp/bench/xdpecho"
 )
@@ -35,8 +36,24 @@ type Step struct {
 type Driver interface {
 	Name() string
 	Scenarios() []string
-	Step(ctx context.Context, topo *netns.Topology, scenario string, rate int, d time.Duration) (Step, error)
+	Step(ctx context.Context, req StepRequest) (Step, error)
 }
+
+// StepRequest is one fixed-rate step for a Driver.
+type StepRequest struct {
+	Topo     *netns.Topology
+	Scenario string
+	Rate     int
+	Duration time.Duration
+	// Mark, when the driver can tell, is called with "measure" when the
+	// measured phase starts (after any warm-up) and "done" when it ends,
+	// so the server's CPU is sampled over that window only.
+	Mark func(phase string)
+}
+
+// PhaseMark prefixes the phase lines `xdhcp-bench run --phase-marks`
+// prints on stderr.
+const PhaseMark = "xdhcp-bench-phase: "
 
 // Config selects what the suite runs. Zero values mean defaults.
 type Config struct {
@@ -175,7 +192,21 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 		if err != nil {
 			return rows, fmt.Errorf("%s died before the %d/s step: %w; output:\n%s", srv.Name, rate, err, proc.Tail())
 		}
-		st, err := cfg.Driver.Step(ctx, topo, scen, rate, cfg.StepTime)
+		var mStart, mEnd procstat.CPU
+		var marks int
+		mark := func(phase string) {
+			c, err := proc.CPU()
+			if err != nil {
+				return
+			}
+			switch phase {
+			case "measure":
+				mStart, marks = c, marks|1
+			case "done":
+				mEnd, marks = c, marks|2
+			}
+		}
+		st, err := cfg.Driver.Step(ctx, StepRequest{Topo: topo, Scenario: scen, Rate: rate, Duration: cfg.StepTime, Mark: mark})
 		if err != nil {
 			return rows, err
 		}
@@ -183,7 +214,11 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 		if err != nil {
 			return rows, fmt.Errorf("%s died during the %d/s step: %w; output:\n%s", srv.Name, rate, err, proc.Tail())
 		}
-		row := Row{Server: srv.Name, Driver: cfg.Driver.Name(), Scenario: scen, Step: st, ServerCPU: after.Sub(before).Total(), Durability: srv.Durability}
+		cpu := after.Sub(before)
+		if marks == 3 {
+			cpu = mEnd.Sub(mStart)
+		}
+		row := Row{Server: srv.Name, Driver: cfg.Driver.Name(), Scenario: scen, Step: st, ServerCPU: cpu.Total(), Durability: srv.Durability}
 		rows = append(rows, row)
 		log.Info("step", zap.String("scenario", scen), zap.Int("offered", rate),
 			zap.Float64("completed", st.Completed), zap.Float64("drop", st.DropRatio), zap.Float64("server_cpu_s", row.ServerCPU))
@@ -198,7 +233,7 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 func waitReady(ctx context.Context, d Driver, topo *netns.Topology) error {
 	var last error
 	for try := 0; try < 10; try++ {
-		st, err := d.Step(ctx, topo, "probe", 20, 500*time.Millisecond)
+		st, err := d.Step(ctx, StepRequest{Topo: topo, Scenario: "probe", Rate: 20, Duration: 500 * time.Millisecond})
 		if err == nil && st.Completed > 0 {
 			return nil
 		}

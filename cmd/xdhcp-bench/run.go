@@ -18,6 +18,7 @@ import (
 	"github.com/xdhcp/xdhcp/bench/rawio"
 	"github.com/xdhcp/xdhcp/bench/report"
 	"github.com/xdhcp/xdhcp/bench/stats"
+	"github.com/xdhcp/xdhcp/bench/suite"
 )
 
 func runGenerator(ctx context.Context, e env, args []string) error {
@@ -45,6 +46,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	asCSV := fs.Bool("csv", false, "print CSV instead of a table")
 	progress := fs.String("progress", "auto", "live progress on stderr: auto (when a terminal) | on | off")
+	phaseMarks := fs.Bool("phase-marks", false, "print \""+PhaseMark+"measure\" and \""+PhaseMark+"done\" lines on stderr around the measured phase (for the suite's CPU sampling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +60,9 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 		Scenario: loadgen.Scenario(*scenario), Clients: *clients, Rate: *rate, Window: *window, Duration: *duration,
 		Timeout: *timeout, Retries: *retries, ClientID: *clientID, Release: *release, Decline: *decline,
 		LegitRate: *legit, MACSeed: byte(*seed),
+	}
+	if *phaseMarks {
+		cfg.OnPhase = func(p string) { fmt.Fprintln(e.stderr, PhaseMark+p) }
 	}
 	if *relay != "" {
 		var err error
@@ -146,6 +151,9 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	}
 	return nil
 }
+
+// PhaseMark prefixes the stderr lines --phase-marks prints.
+const PhaseMark = suite.PhaseMark
 
 func primaryOf(s loadgen.Scenario) stats.Kind {
 	r := loadgen.Result{Config: loadgen.Config{Scenario: s}}
