@@ -22,8 +22,8 @@ import (
 //     another client the primary rejects (fatal conflict) and the
 //     secondary accepts (the table's rule 5). Against EXPIRED or RELEASED
 //     it wins only with a later client-last-transaction-time (Updated).
-//     If the client holds another Active lease here, the less recent of
-//     the two ends (its Expired record comes from the next Expire).
+//     If the client holds another Active lease here, both stay (the
+//     client's current one is the one with the later cltt).
 //   - Expired and Released end an ACTIVE binding only once its expiry has
 //     passed (Expired) or with a later cltt (Released); the address becomes
 //     available: the primary's, remembering the client. The partner ended
@@ -119,7 +119,7 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 			return keep(), reject(RejectLessCritical, "abandoned here")
 		}
 	}
-	return s.accept(i, l, key, now, t), nil
+	return s.accept(i, l, key, now), nil
 }
 
 // laterCLTT says whether an update's client-last-transaction-time u is
@@ -146,7 +146,7 @@ func (s *Scope) freeView(i int32) lease.Lease {
 }
 
 // accept makes the partner's update l the state of slot i.
-func (s *Scope) accept(i int32, l lease.Lease, key ClientKey, now time.Time, t int64) lease.Lease {
+func (s *Scope) accept(i int32, l lease.Lease, key ClientKey, now time.Time) lease.Lease {
 	sl := &s.slots[i]
 	if sl.state == stOffered && !(l.State == lease.StateActive && sl.key == key) {
 		switch l.State {
@@ -162,7 +162,7 @@ func (s *Scope) accept(i int32, l lease.Lease, key ClientKey, now time.Time, t i
 	}
 	switch l.State {
 	case lease.StateActive:
-		return s.applyActive(i, l, key, now, t)
+		return s.applyActive(i, l, key)
 	case lease.StateExpired, lease.StateReleased:
 		// The partner ended the binding and knows it: the address is
 		// available, the primary's, and remembers its client.
@@ -171,7 +171,7 @@ func (s *Scope) accept(i int32, l lease.Lease, key ClientKey, now time.Time, t i
 		sl.rec.State = lease.StateFree
 		sl.own = ownSet
 		s.free(i, listRecycled)
-		s.claimKey(i, key, now, t)
+		s.claimKey(i, key)
 		return *sl.rec
 	case lease.StateFree, lease.StateBackup, lease.StateReset:
 		s.unschedule(i)
@@ -203,21 +203,25 @@ func ownerOf(st lease.State) ownBits {
 }
 
 // applyActive binds slot i to the partner's client.
-func (s *Scope) applyActive(i int32, l lease.Lease, key ClientKey, now time.Time, t int64) lease.Lease {
+func (s *Scope) applyActive(i int32, l lease.Lease, key ClientKey) lease.Lease {
 	sl := &s.slots[i]
 	s.unlink(i)
 	s.setRecord(i, l)
 	s.setState(i, stActive)
 	s.schedule(i, nanos(l.Expiry))
 	sl.own = ownSet
-	s.claimKey(i, key, now, t)
+	s.claimKey(i, key)
 	return *sl.rec
 }
 
 // claimKey gives slot i, whose record is client k's, to k. If k holds an
-// offer elsewhere it is cancelled; if it holds another lease, the less
-// recent binding ends (two addresses, one client: the later cltt wins).
-func (s *Scope) claimKey(i int32, k ClientKey, now time.Time, t int64) {
+// offer elsewhere it is cancelled. If it holds another lease, both stay:
+// one client with two addresses (one from each partner, bound while they
+// were cut off) is legal (draft-12 §7.1.2), and ending one here would
+// leave the partner's record of it Active while ours says Expired, a
+// difference no later update settles. The client's current lease (the one
+// Offer gives back) is the one with the later cltt; the other runs out.
+func (s *Scope) claimKey(i int32, k ClientKey) {
 	if s.slots[i].key != k {
 		s.setKey(i, "")
 	}
@@ -235,8 +239,6 @@ func (s *Scope) claimKey(i int32, k ClientKey, now time.Time, t int64) {
 				s.slots[i].key = k // the other lease stays the client's current one
 				return
 			}
-			mine.Expiry = now
-			s.schedule(j, t)
 		}
 	}
 	s.setKey(i, k)

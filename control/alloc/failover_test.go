@@ -520,26 +520,53 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func TestApplyClientMovesEndsItsOlderLease(t *testing.T) {
-	s := mustScope(t, pairCfg())
-	mustShare(t, s, RoleSecondary, 0)
-	mine := bindNew(t, s, hw(1), t0)
-	theirs := lease.Lease{IP: ip("10.0.0.30"), State: lease.StateActive, HWType: 1, HWAddr: hw(1).HWAddr,
-		Updated: t0.Add(time.Minute), Expiry: t0.Add(time.Hour)}
-	if theirs.IP == mine.IP {
-		theirs.IP = ip("10.0.0.31")
+// TestApplyClientWithTwoAddressesKeepsBoth: a client bound by each partner
+// while they were cut off holds two addresses; the partner's binding must
+// not end ours (its record of ours would stay Active while ours says
+// Expired, and the stores would never agree). The client's current lease
+// is the one with the later cltt.
+func TestApplyClientWithTwoAddressesKeepsBoth(t *testing.T) {
+	tests := []struct {
+		name        string
+		theirsCLTT  time.Duration // after our binding at t0
+		wantCurrent string        // "ours" or "theirs"
+	}{
+		{name: "partner's binding is later", theirsCLTT: time.Minute, wantCurrent: "theirs"},
+		{name: "partner's binding is earlier", theirsCLTT: -time.Minute, wantCurrent: "ours"},
+		{name: "same second", theirsCLTT: 0, wantCurrent: "ours"},
 	}
-	if _, err := s.Apply(theirs, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustScope(t, pairCfg())
+			mustShare(t, s, RoleSecondary, 0)
+			mine := bindNew(t, s, hw(1), t0)
+			theirs := lease.Lease{IP: ip("10.0.0.30"), State: lease.StateActive, HWType: 1, HWAddr: hw(1).HWAddr,
+				Updated: t0.Add(tt.theirsCLTT), Expiry: t0.Add(time.Hour)}
+			if theirs.IP == mine.IP {
+				theirs.IP = ip("10.0.0.31")
+			}
+			now := t0.Add(time.Minute)
+			if _, err := s.Apply(theirs, now); err != nil {
+				t.Fatal(err)
+			}
+			if changed := s.Expire(now.Add(time.Second)); len(changed) != 0 {
+				t.Errorf("Expire returned %+v, want both leases kept", changed)
+			}
+			for _, a := range []netip.Addr{mine.IP, theirs.IP} {
+				if l, _ := s.Lookup(a); l.State != lease.StateActive || KeyOf(nil, 1, l.HWAddr) != hw(1).Key {
+					t.Errorf("%v: %+v, want the client's Active lease", a, l)
+				}
+			}
+			want := mine.IP
+			if tt.wantCurrent == "theirs" {
+				want = theirs.IP
+			}
+			if l, _ := s.LookupClient(hw(1).Key); l.IP != want {
+				t.Errorf("client's current lease %v, want %v", l.IP, want)
+			}
+			checkInvariants(t, s)
+		})
 	}
-	if l, _ := s.LookupClient(hw(1).Key); l.IP != theirs.IP {
-		t.Errorf("client's current lease %v, want the partner's later %v", l.IP, theirs.IP)
-	}
-	changed := s.Expire(t0.Add(time.Minute))
-	if len(changed) != 1 || changed[0].IP != mine.IP || changed[0].State != lease.StateExpired {
-		t.Errorf("Expire returned %+v, want our older lease on %v expired", changed, mine.IP)
-	}
-	checkInvariants(t, s)
 }
 
 func TestTransfer(t *testing.T) {
