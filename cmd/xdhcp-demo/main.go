@@ -1,8 +1,15 @@
-// Command xdhcp-demo shows xdhcpd serving real DHCP clients. It builds a
-// small network out of Linux network namespaces, starts xdhcpd on it with
-// its XDP dataplane, runs dhclient, udhcpc, dhcpcd and a client behind ISC
-// dhcrelay, shows what each got and what xdhcpctl reports, and removes
-// everything again, also when interrupted with Ctrl-C.
+// Command xdhcp-demo shows a failover pair of xdhcpd servers serving real
+// DHCP clients, deployed the way Windows Server DHCP failover usually is:
+// two servers on one link plus a subnet behind a relay that forwards to
+// both, load balance 50/50, a shared secret. It builds the network out of
+// Linux network namespaces, starts both servers with their XDP dataplane,
+// runs dhclient, udhcpc, dhcpcd and a client behind ISC dhcrelay and says
+// which server answered each, shows both servers NORMAL, changes the split
+// to 70/30 live, stops one server and shows the other go
+// COMMUNICATIONS-INTERRUPTED and, after a 5 s switchover interval,
+// PARTNER-DOWN and serve a new client, restarts the stopped one until the
+// pair is NORMAL again, and removes everything, also when interrupted
+// with Ctrl-C.
 //
 //	sudo go run ./cmd/xdhcp-demo                 # builds xdhcpd and xdhcpctl first
 //	sudo xdhcp-demo -xdhcpd bin/xdhcpd -xdhcpctl bin/xdhcpctl -pause 0
@@ -10,7 +17,7 @@
 // It needs root and the Debian packages iproute2, isc-dhcp-client, udhcpc,
 // dhcpcd-base, isc-dhcp-relay and util-linux, and refuses to start, naming
 // what is missing, without them. It exits 0 when every client got its
-// lease, 1 on failure and 130 when interrupted.
+// lease and the pair recovered, 1 on failure and 130 when interrupted.
 package main
 
 import (

@@ -48,7 +48,10 @@ func TestDemoShowsEveryLease(t *testing.T) {
 	}
 	for _, want := range []string{
 		"dhclient got 192.0.2.1", "udhcpc got 192.0.2.10/24", "dhcpcd got 192.0.2.1", "dhclient got 198.51.100.1",
-		"srv0: xdp-", "198.51.100.0/24", "down0", "4 leases", "deleting the namespaces",
+		"from server A (primary)", "from server B (secondary)", "shared secret", "srv0: xdp-", "down0",
+		"this server:  NORMAL", "split is now 70% on both partners", "server A now owns 179 buckets", "server B now owns 77 buckets",
+		"server A is COMMUNICATIONS-INTERRUPTED", "server A is PARTNER-DOWN", "udhcpc got 192.0.2.", "both servers NORMAL with each other",
+		"server A: 5 active leases, server B: 5, for 5 clients", "deleting the namespaces",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
