@@ -64,9 +64,11 @@ type FreePools interface {
 }
 
 // AckHandler is optionally implemented by Deps to hear that the partner
-// accepted one of this server's binding updates (BNDACK without a reject
-// reason): an EXPIRED or RELEASED address may then become FREE
-// (draft-12 §5.4; alloc.Scope.Acked).
+// accepted one of this server's EXPIRED or RELEASED binding updates
+// (BNDACK without a reject reason): the address may then become FREE
+// (draft-12 §5.4; alloc.Scope.Acked). Acknowledgements of other updates
+// are not passed on: the ack of an ACTIVE update must not free an address
+// whose binding ended here after that update was sent.
 type AckHandler interface {
 	BindingAcked(l lease.Lease)
 }

@@ -65,7 +65,9 @@ type fakeServer struct {
 	apply    time.Duration // delay per ApplyBinding, to hold updates in flight
 	nApplied int
 	nAcked   int
-	reject   map[netip.Addr]uint8 // ApplyBinding refuses these with the reason
+	// ackedStates counts BindingAcked calls per state of the acked update.
+	ackedStates map[lease.State]int
+	reject      map[netip.Addr]uint8 // ApplyBinding refuses these with the reason
 }
 
 func newFakeServer(name string, own *ownership, pool []netip.Addr) *fakeServer {
@@ -175,11 +177,24 @@ func (f *fakeServer) GiveFree(n int) ([]lease.Lease, error) {
 	return out, nil
 }
 
-// BindingAcked counts the partner's acknowledgements.
-func (f *fakeServer) BindingAcked(lease.Lease) {
+// BindingAcked counts the partner's acknowledgements passed on, per
+// state of the acknowledged update.
+func (f *fakeServer) BindingAcked(l lease.Lease) {
 	f.mu.Lock()
 	f.nAcked++
+	if f.ackedStates == nil {
+		f.ackedStates = map[lease.State]int{}
+	}
+	f.ackedStates[l.State]++
 	f.mu.Unlock()
+}
+
+// acked returns how many acknowledgements of updates in state st reached
+// BindingAcked.
+func (f *fakeServer) acked(st lease.State) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ackedStates[st]
 }
 
 func (f *fakeServer) binding(ip netip.Addr) (lease.Lease, bool) {

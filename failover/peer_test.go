@@ -80,8 +80,8 @@ func TestBindingStreamWithFlowControl(t *testing.T) {
 	a.srv.mu.Lock()
 	acked := a.srv.nAcked
 	a.srv.mu.Unlock()
-	if acked < n {
-		t.Fatalf("BindingAcked called %d times for %d acked updates", acked, n)
+	if acked != 0 {
+		t.Fatalf("BindingAcked called %d times for %d acked ACTIVE updates, want none (only ends of bindings)", acked, n)
 	}
 	// The partner acked potential expiry now+1h, so a renewal may now get
 	// the full hour; a never-acked address only the MCLT.
@@ -90,6 +90,51 @@ func TestBindingStreamWithFlowControl(t *testing.T) {
 	}
 	if got := a.p.LeaseTime(time.Hour, lease.Lease{IP: netip.MustParseAddr("203.0.113.5")}); got != 2*time.Second {
 		t.Fatalf("LeaseTime for a new address = %v, want MCLT 2s", got)
+	}
+}
+
+// TestOnlyAckedEndsOfBindingsReachAckHandler: an acknowledged EXPIRED or
+// RELEASED update lets the address become free (alloc.Scope.Acked); the
+// acknowledgement of an ACTIVE, FREE or BACKUP update must not, or an
+// address whose lease ended here after its ACTIVE update left (a partner
+// update ended it, the client moved) would be freed while the partner
+// still holds it Active.
+func TestOnlyAckedEndsOfBindingsReachAckHandler(t *testing.T) {
+	a, b, _ := pair(t, nil)
+	now := time.Now()
+	ip := netip.MustParseAddr("198.51.100.1")
+	tests := []struct {
+		state   lease.State
+		handled bool
+	}{
+		{lease.StateActive, false},
+		{lease.StateExpired, true},
+		{lease.StateReleased, true},
+		{lease.StateFree, false},
+		{lease.StateBackup, false},
+		{lease.StateAbandoned, false},
+	}
+	for i, tt := range tests {
+		l := activeLease(ip, now, byte(i))
+		l.State = tt.state
+		a.p.Updated(l)
+		ip = ip.Next()
+	}
+	waitFor(t, 5*time.Second, "every update acked", func() bool {
+		st := a.p.Status()
+		return st.UnackedUpdates == 0 && st.PendingUpdates == 0 && st.Counters.UpdatesAcked >= uint64(len(tests))
+	})
+	if n := b.srv.count(lease.StateActive); n != 1 {
+		t.Errorf("partner holds %d active bindings, want 1", n)
+	}
+	for _, tt := range tests {
+		want := 0
+		if tt.handled {
+			want = 1
+		}
+		if got := a.srv.acked(tt.state); got != want {
+			t.Errorf("acked %v update: BindingAcked called %d times, want %d", tt.state, got, want)
+		}
 	}
 }
 

@@ -320,11 +320,20 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 	} else {
 		p.count(func(c *Counters) { c.UpdatesAcked++ })
 		p.mclt.ack(f.item.l.IP, f.pot)
-		if h, ok := p.deps.(AckHandler); ok {
+		if h, ok := p.deps.(AckHandler); ok && endsBinding(f.item.l.State) {
 			h.BindingAcked(f.item.l)
 		}
 	}
 	p.pump(now)
+}
+
+// endsBinding says whether an update in state st ends a binding, so that
+// the partner's acknowledgement lets the address become free (draft-12
+// §5.4). Only those acknowledgements reach AckHandler: the ack of an
+// ACTIVE update says nothing about an end of the binding that this server
+// may have recorded since it was sent.
+func endsBinding(st lease.State) bool {
+	return st == lease.StateExpired || st == lease.StateReleased
 }
 
 // onUpdReq answers UPDREQ (the updates the partner has not acked: our
