@@ -1,6 +1,7 @@
 package alloc
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -21,14 +22,17 @@ import (
 //   - Active binds ip to the update's client. Against an ACTIVE binding of
 //     another client the primary rejects (fatal conflict) and the
 //     secondary accepts (the table's rule 5). Against EXPIRED or RELEASED
-//     it wins only with a later client-last-transaction-time (Updated).
+//     it wins with a client-last-transaction-time (Updated) that is not
+//     earlier: times are compared in whole seconds, as the wire carries
+//     them, and a tie goes to the Active binding.
 //     If the client holds another Active lease here, both stay (the
 //     client's current one is the one with the later cltt).
 //   - Expired and Released end an ACTIVE binding only once its expiry has
-//     passed (Expired) or with a later cltt (Released); the address becomes
-//     available: the primary's, remembering the client. The partner ended
-//     the binding, so nobody waits for an acknowledgement: the lease in
-//     force is the update with State Free.
+//     passed (Expired) or with a later cltt (Released, not in the same
+//     second); Expired ends a RELEASED one only with a later cltt. The
+//     address becomes available: the primary's, remembering the client.
+//     The partner ended the binding, so nobody waits for an
+//     acknowledgement: the lease in force is the update with State Free.
 //   - Free and Backup make the address the primary's or the secondary's
 //     free address (pool balancing, draft-12 §5.4); against ACTIVE only once
 //     its expiry has passed.
@@ -88,7 +92,7 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 		}
 		return s.freeView(i)
 	}
-	later := laterCLTT(l.Updated, sl.rec)
+	cltt := compareCLTT(l.Updated, sl.rec)
 	expired := sl.rec != nil && now.After(sl.rec.Expiry)
 	switch ours {
 	case lease.StateActive:
@@ -102,17 +106,19 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
 			}
 		case lease.StateReleased:
-			if !later {
-				return keep(), reject(RejectOutdated, "this server's binding is more recent")
+			if cltt <= 0 { // a tie keeps the lease: the client may be using it
+				return keep(), reject(RejectOutdated, "this server's binding is as recent or more")
 			}
 		}
 	case lease.StateExpired:
-		if l.State == lease.StateActive && !later {
+		if l.State == lease.StateActive && cltt < 0 { // a tie binds: the client may be using it
 			return keep(), reject(RejectOutdated, "this server's expired binding is more recent")
 		}
 	case lease.StateReleased:
-		if (l.State == lease.StateActive || l.State == lease.StateExpired) && !later {
-			return keep(), reject(RejectOutdated, "this server's released binding is more recent")
+		switch {
+		case l.State == lease.StateActive && cltt < 0, // a tie binds, as above
+			l.State == lease.StateExpired && cltt <= 0:
+			return keep(), reject(RejectOutdated, "this server's released binding is as recent or more")
 		}
 	case lease.StateAbandoned:
 		if l.State != lease.StateReset && l.State != lease.StateAbandoned {
@@ -122,18 +128,31 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 	return s.accept(i, l, key, now), nil
 }
 
-// laterCLTT says whether an update's client-last-transaction-time u is
-// later than that of this server's record rec (§7.1.3: a missing time is
-// never later; any time is later than a missing one).
-func laterCLTT(u time.Time, rec *lease.Lease) bool {
+// compareCLTT compares an update's client-last-transaction-time u with
+// that of this server's record rec: 1 when u is later, 0 when both fall in
+// the same second, -1 when u is earlier (§7.1.3: a missing time is never
+// later; any time is later than a missing one).
+//
+// The comparison is at the wire's precision, whole seconds: the partner's
+// times arrive truncated to the second while our own records keep
+// nanoseconds, so a record written at 06.6 would otherwise beat the
+// partner's transaction at 06.2 sent as 06. Within one second the order is
+// unknown; the callers settle ties towards keeping or making the address
+// Active, the safe side (a client may be using it; the cost is only a
+// delayed reuse), which both partners reach whichever way the updates
+// cross.
+func compareCLTT(u time.Time, rec *lease.Lease) int {
 	switch {
 	case u.IsZero():
-		return false
+		return -1
 	case rec == nil || rec.Updated.IsZero():
-		return true
+		return 1
 	}
-	return u.After(rec.Updated)
+	return cmp.Compare(u.Unix(), rec.Updated.Unix())
 }
+
+// laterCLTT says whether u is later than rec's cltt at wire precision.
+func laterCLTT(u time.Time, rec *lease.Lease) bool { return compareCLTT(u, rec) > 0 }
 
 // freeView is the record of free slot i that has none: FREE or BACKUP by
 // its owner.

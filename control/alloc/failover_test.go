@@ -520,6 +520,68 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// TestApplyComparesCLTTAtWirePrecision: the partner's cltt arrives in
+// whole seconds, ours is kept in nanoseconds. Within one second neither is
+// later, and the tie goes to the Active binding on both sides, so the
+// partners agree whichever way their updates cross.
+func TestApplyComparesCLTTAtWirePrecision(t *testing.T) {
+	a := ip("10.0.0.11")
+	local := t0.Add(600 * time.Millisecond) // our record's cltt, within second t0
+	// here brings a to the receiving state with cltt local and returns now.
+	here := map[lease.State]func(t *testing.T, s *Scope) time.Time{
+		lease.StateActive: func(t *testing.T, s *Scope) time.Time {
+			mustRequest(t, s, hw(1), a, local)
+			return local.Add(time.Second)
+		},
+		lease.StateExpired: func(t *testing.T, s *Scope) time.Time {
+			mustRequest(t, s, hw(1), a, local)
+			s.Expire(local.Add(testLeaseTime))
+			return local.Add(testLeaseTime + time.Second)
+		},
+		lease.StateReleased: func(t *testing.T, s *Scope) time.Time {
+			mustRequest(t, s, hw(1), a, local.Add(-time.Minute))
+			s.Release(hw(1), a, local)
+			return local.Add(time.Second)
+		},
+	}
+	tests := []struct {
+		name   string
+		here   lease.State
+		update lease.State
+		cltt   time.Time // the update's, whole seconds as on the wire
+		want   RejectReason
+		after  lease.State // the record afterwards
+	}{
+		{"active in the same second as our expiry binds", lease.StateExpired, lease.StateActive, t0, 0, lease.StateActive},
+		{"active a second later than our expiry binds", lease.StateExpired, lease.StateActive, t0.Add(time.Second), 0, lease.StateActive},
+		{"active a second before our expiry is outdated", lease.StateExpired, lease.StateActive, t0.Add(-time.Second), RejectOutdated, lease.StateExpired},
+		{"active in the same second as our release binds", lease.StateReleased, lease.StateActive, t0, 0, lease.StateActive},
+		{"expired in the same second as our release is outdated", lease.StateReleased, lease.StateExpired, t0, RejectOutdated, lease.StateReleased},
+		{"release in the same second as our lease is outdated", lease.StateActive, lease.StateReleased, t0, RejectOutdated, lease.StateActive},
+		{"release a second after our lease ends it", lease.StateActive, lease.StateReleased, t0.Add(time.Second), 0, lease.StateFree},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustScope(t, pairCfg())
+			mustShare(t, s, RolePrimary, 1000)
+			now := here[tt.here](t, s)
+			u := lease.Lease{IP: a, State: tt.update, HWType: 1, HWAddr: hw(1).HWAddr, Start: tt.cltt, Updated: tt.cltt, Expiry: tt.cltt}
+			if tt.update == lease.StateActive {
+				u.Expiry = now.Add(time.Hour)
+			}
+			_, err := s.Apply(u, now)
+			if got := rejectReason(err); got != tt.want || (err != nil) != (tt.want != 0) {
+				t.Fatalf("Apply %v (cltt %v) over %v (cltt %v): %v (reason %d), want reason %d",
+					tt.update, tt.cltt.Format(time.StampMilli), tt.here, local.Format(time.StampMilli), err, got, tt.want)
+			}
+			if l, _ := s.Lookup(a); l.State != tt.after {
+				t.Errorf("record afterwards %v, want %v", l.State, tt.after)
+			}
+			checkInvariants(t, s)
+		})
+	}
+}
+
 // TestApplyClientWithTwoAddressesKeepsBoth: a client bound by each partner
 // while they were cut off holds two addresses; the partner's binding must
 // not end ours (its record of ours would stay Active while ours says
