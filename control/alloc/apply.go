@@ -21,7 +21,10 @@ import (
 //
 //   - Active binds ip to the update's client. Against an ACTIVE binding of
 //     another client the primary rejects (fatal conflict) and the
-//     secondary accepts (the table's rule 5). Against EXPIRED or RELEASED
+//     secondary accepts (the table's rule 5). Against an ACTIVE binding of
+//     the same client it is accepted with the later of both expiries and
+//     cltts, so that partners whose renewals crossed agree. Against
+//     EXPIRED or RELEASED
 //     it wins with a client-last-transaction-time (Updated) that is not
 //     earlier: times are compared in whole seconds, as the wire carries
 //     them, and a tie goes to the Active binding.
@@ -101,6 +104,9 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 			if sl.key != key && s.role == RolePrimary {
 				return keep(), reject(RejectFatalConflict, "address in use by another client (the primary's binding stands)")
 			}
+			if sl.key == key {
+				l = sameClient(l, sl.rec)
+			}
 		case lease.StateExpired, lease.StateFree, lease.StateBackup:
 			if !expired {
 				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
@@ -153,6 +159,26 @@ func compareCLTT(u time.Time, rec *lease.Lease) int {
 
 // laterCLTT says whether u is later than rec's cltt at wire precision.
 func laterCLTT(u time.Time, rec *lease.Lease) bool { return compareCLTT(u, rec) > 0 }
+
+// sameClient is the binding in force when the partner's ACTIVE update u
+// and this server's ACTIVE binding rec are of the same client: both
+// partners may have renewed it while cut off, and their updates cross, so
+// each must reach the same record from the pair whichever arrives first.
+// It is the update (the partner's view) with the later of both expiries
+// and cltts: an address is not reused while either server has promised
+// it, and the client's last transaction is the latest either saw.
+func sameClient(u lease.Lease, rec *lease.Lease) lease.Lease {
+	if rec.Expiry.After(u.Expiry) {
+		u.Expiry = rec.Expiry
+	}
+	if rec.Updated.After(u.Updated) {
+		u.Updated = rec.Updated
+	}
+	if !rec.Start.IsZero() && (u.Start.IsZero() || rec.Start.Before(u.Start)) {
+		u.Start = rec.Start
+	}
+	return u
+}
 
 // freeView is the record of free slot i that has none: FREE or BACKUP by
 // its owner.

@@ -582,6 +582,67 @@ func TestApplyComparesCLTTAtWirePrecision(t *testing.T) {
 	}
 }
 
+// onWire is l as a BNDUPD carries it: times in whole seconds.
+func onWire(l lease.Lease) lease.Lease {
+	for _, t := range []*time.Time{&l.Start, &l.Expiry, &l.Updated} {
+		*t = t.Truncate(time.Second)
+	}
+	return l
+}
+
+// TestApplyCrossingRenewalsOfOneClientAgree: both partners renewed one
+// client's address while cut off; when their updates cross, each accepts
+// the other's and both must end with the same binding, the later expiry,
+// or one side would expire the address while the other still holds it.
+func TestApplyCrossingRenewalsOfOneClientAgree(t *testing.T) {
+	tests := []struct {
+		name         string
+		pAt, sAt     time.Duration // when each renewed, after t0
+		pLen, sLen   time.Duration // the lease each gave
+		wantExpiryAt time.Duration // the agreed expiry, after t0, whole seconds
+	}{
+		{name: "same second, secondary's lease longer", pAt: 200 * time.Millisecond, sAt: 700 * time.Millisecond, pLen: 30 * time.Second, sLen: 40 * time.Second, wantExpiryAt: 40 * time.Second},
+		{name: "same second, primary's lease longer", pAt: 700 * time.Millisecond, sAt: 200 * time.Millisecond, pLen: 40 * time.Second, sLen: 30 * time.Second, wantExpiryAt: 40 * time.Second},
+		{name: "secondary later but shorter", pAt: 0, sAt: 5 * time.Second, pLen: time.Minute, sLen: 20 * time.Second, wantExpiryAt: time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := pairCfg()
+			cfg.LeaseTime = config.Duration(time.Hour)
+			p, s := pair(t, cfg, 500)
+			// Before the cut both hold the client's lease on a.
+			orig := bindNew(t, p, hw(1), t0.Add(-time.Hour))
+			if _, err := s.Apply(onWire(orig), t0.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			a := orig.IP
+			pl, err := p.Request(hw(1), a, tt.pLen, t0.Add(tt.pAt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sl, err := s.Request(hw(1), a, tt.sLen, t0.Add(tt.sAt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := t0.Add(10 * time.Second)
+			if _, err := p.Apply(onWire(sl), now); err != nil {
+				t.Fatalf("primary refused the secondary's renewal: %v", err)
+			}
+			if _, err := s.Apply(onWire(pl), now); err != nil {
+				t.Fatalf("secondary refused the primary's renewal: %v", err)
+			}
+			want := t0.Add(tt.wantExpiryAt)
+			for name, sc := range map[string]*Scope{"primary": p, "secondary": s} {
+				l, _ := sc.Lookup(a)
+				if l.State != lease.StateActive || KeyOf(nil, 1, l.HWAddr) != hw(1).Key || l.Expiry.Unix() != want.Unix() {
+					t.Errorf("%s: %v %v until %v, want active for the client until %v", name, l.State, l.HWAddr, l.Expiry, want)
+				}
+				checkInvariants(t, sc)
+			}
+		})
+	}
+}
+
 // TestApplyClientWithTwoAddressesKeepsBoth: a client bound by each partner
 // while they were cut off holds two addresses; the partner's binding must
 // not end ours (its record of ours would stay Active while ours says
