@@ -437,6 +437,17 @@ func TestApply(t *testing.T) {
 					t.Errorf("record %+v, want Free remembering the client", l)
 				}
 			}},
+		{name: "active binds over a free record settled after its cltt", role: RolePrimary,
+			// A FREE record's time is when it was settled, not a client's
+			// transaction: it must not make the partner's binding outdated.
+			setup: func(t *testing.T, s *Scope) {
+				mustRequest(t, s, hw(1), a, t0)
+				s.Expire(t0.Add(time.Hour))
+				if l, ok := s.Acked(a, t0.Add(3*time.Hour)); !ok || l.State != lease.StateFree {
+					t.Fatalf("Acked: %+v %v", l, ok)
+				}
+			},
+			update: active(7, t0.Add(2*time.Hour)), now: t0.Add(3 * time.Hour)},
 		{name: "backup moves a free address to the secondary", role: RoleSecondary,
 			update: lease.Lease{IP: a, State: lease.StateBackup, Updated: t0}, now: t0,
 			check: func(t *testing.T, s *Scope) {
