@@ -32,7 +32,9 @@ import (
 //     client's current one is the one with the later cltt).
 //   - Expired and Released end an ACTIVE binding only once its expiry has
 //     passed (Expired) or with a later cltt (Released, not in the same
-//     second); Expired ends a RELEASED one only with a later cltt. The
+//     second; also Expired of the same client, whose lease the partner
+//     ended when the client moved to another address there); Expired ends
+//     a RELEASED one only with a later cltt. The
 //     address becomes available: the primary's, remembering the client.
 //     The partner ended the binding, so nobody waits for an
 //     acknowledgement: the lease in force is the update with State Free.
@@ -107,7 +109,13 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 			if sl.key == key {
 				l = sameClient(l, sl.rec)
 			}
-		case lease.StateExpired, lease.StateFree, lease.StateBackup:
+		case lease.StateExpired:
+			// A client that moved to another address at the partner ended
+			// this lease early: its later transaction says so.
+			if !expired && !(sl.key == key && cltt > 0) {
+				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
+			}
+		case lease.StateFree, lease.StateBackup:
 			if !expired {
 				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
 			}

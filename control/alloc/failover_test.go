@@ -426,6 +426,22 @@ func TestApply(t *testing.T) {
 		{name: "partner's expiry before ours ends is outdated", role: RolePrimary,
 			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0) },
 			update: with(active(1, t0), lease.StateExpired), now: t0.Add(30 * time.Minute), want: RejectOutdated},
+		{name: "partner's expiry with a later cltt of the same client ends our lease", role: RolePrimary,
+			// The client moved to another address at the partner, which
+			// ended this lease then.
+			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0) },
+			update: with(active(1, t0.Add(time.Minute)), lease.StateExpired), now: t0.Add(time.Minute),
+			check: func(t *testing.T, s *Scope) {
+				if l, _ := s.Lookup(a); l.State != lease.StateFree {
+					t.Errorf("record %+v, want Free", l)
+				}
+			}},
+		{name: "partner's expiry of another client is outdated whatever its cltt", role: RolePrimary,
+			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0) },
+			update: with(active(7, t0.Add(time.Minute)), lease.StateExpired), now: t0.Add(time.Minute), want: RejectOutdated},
+		{name: "partner's expiry in the same second as our lease is outdated", role: RolePrimary,
+			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0.Add(600*time.Millisecond)) },
+			update: with(active(1, t0), lease.StateExpired), now: t0.Add(time.Minute), want: RejectOutdated},
 		{name: "partner's expiry returns the address to the primary", role: RoleSecondary,
 			setup:  func(t *testing.T, s *Scope) { s.Apply(active(1, t0), t0) },
 			update: with(active(1, t0), lease.StateExpired), now: t0.Add(2 * time.Hour),
@@ -652,6 +668,38 @@ func TestApplyCrossingRenewalsOfOneClientAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientMovingAtOneServerEndsItsLeaseAtBoth: a client bound on a at
+// both partners moves to b at one of them; that server ends a at once and
+// its EXPIRED update, carrying the client's later transaction, must end a
+// at the partner too, or the partner would hold a Active while this
+// server's record says Expired.
+func TestClientMovingAtOneServerEndsItsLeaseAtBoth(t *testing.T) {
+	p, s := pair(t, pairCfg(), 1000)
+	orig := bindNew(t, p, hw(1), t0)
+	if _, err := s.Apply(onWire(orig), t0); err != nil {
+		t.Fatal(err)
+	}
+	moved := t0.Add(time.Minute)
+	b := dynamicAddrs(p)[0]
+	if b == orig.IP {
+		b = dynamicAddrs(p)[1]
+	}
+	if _, err := p.Request(hw(1), b, testLeaseTime, moved); err != nil {
+		t.Fatal(err)
+	}
+	ended := p.Expire(moved)
+	if len(ended) != 1 || ended[0].IP != orig.IP || ended[0].State != lease.StateExpired || !ended[0].Updated.Equal(moved) {
+		t.Fatalf("Expire returned %+v, want %v Expired with cltt %v", ended, orig.IP, moved)
+	}
+	if _, err := s.Apply(onWire(ended[0]), moved.Add(time.Second)); err != nil {
+		t.Fatalf("partner refused the end of the moved client's lease: %v", err)
+	}
+	if l, _ := s.Lookup(orig.IP); l.State == lease.StateActive {
+		t.Errorf("partner still holds %v Active: %+v", orig.IP, l)
+	}
+	checkInvariants(t, s)
 }
 
 // TestApplyClientWithTwoAddressesKeepsBoth: a client bound by each partner

@@ -550,8 +550,11 @@ func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration
 		case stOffered:
 			s.cancelOffer(j, c.Key)
 		case stActive:
-			// One lease per client: the old one ends now.
+			// One lease per client: the old one ends now, by this
+			// transaction of its client. Its cltt says so, which lets a
+			// failover partner still holding it Active accept its end.
 			s.slots[j].rec.Expiry = now
+			s.slots[j].rec.Updated = now
 			s.schedule(j, t)
 		}
 	}
