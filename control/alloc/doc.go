@@ -133,4 +133,26 @@
 // bindings of different clients are settled by role: the secondary accepts
 // the primary's, the primary rejects the secondary's (reject-reason 2). A
 // rejection is a [*RejectError] carrying the draft's reject-reason code.
+//
+// After a partition both partners' updates cross, so every rule must lead
+// both sides to the same record whichever update arrives first:
+//
+//   - cltts are compared in whole seconds, the wire's precision (our own
+//     records keep nanoseconds, the partner's arrive truncated); within
+//     one second neither is later, and the tie goes to the Active binding
+//     (a client may be using the address; the cost is a delayed reuse);
+//   - two ACTIVE bindings of the same client merge into the later expiry
+//     and cltt;
+//   - a client bound to a different address by each partner keeps both
+//     (legal, §7.1.2); its current lease is the later one, the other runs
+//     out;
+//   - a client that moves to another address ends its old lease with that
+//     transaction's time, and an EXPIRED update of the same client with a
+//     later cltt ends the partner's Active copy.
+//
+// Updated is the client's last transaction on Active, Expired, Released
+// and Abandoned records. On FREE and BACKUP records it may instead be when
+// the record was written (settled after the partner's acknowledgement,
+// moved by pool balancing; the engine picks the records to resend after a
+// restart by that field), so no rule compares it.
 package alloc
