@@ -259,3 +259,44 @@ func (p *PairLab) AddPairRelay(up, down netip.Prefix) (relay, client *netns.NS, 
 	}
 	return relay, client, nil
 }
+
+// StateTrail records the failover states a daemon passes through, polled
+// every 50 ms from Watch until Stop; states shorter than that may be
+// missed.
+type StateTrail struct {
+	stop chan struct{}
+	done chan []string
+}
+
+// WatchStates starts recording d's states.
+func WatchStates(d *Daemon) *StateTrail {
+	tr := &StateTrail{stop: make(chan struct{}), done: make(chan []string, 1)}
+	go func() {
+		var trail []string
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			st, err := d.FailoverStatus(ctx)
+			cancel()
+			if err == nil {
+				s := st.State + "/" + st.PartnerState
+				if len(trail) == 0 || trail[len(trail)-1] != s {
+					trail = append(trail, s)
+				}
+			}
+			select {
+			case <-tr.stop:
+				tr.done <- trail
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return tr
+}
+
+// Stop ends the recording and returns the states seen, each as
+// "STATE/PARTNER-STATE".
+func (tr *StateTrail) Stop() []string {
+	close(tr.stop)
+	return <-tr.done
+}

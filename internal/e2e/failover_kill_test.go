@@ -62,11 +62,14 @@ func TestFailoverPrimaryKilled(t *testing.T) {
 	maps.Copy(had, activeLeases(t, p.b))
 
 	restarted := time.Now()
+	trailB := WatchStates(p.b)
 	if err := p.a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	trailA := WatchStates(p.a)
 	stA, _ := p.waitSettled(t, 60*time.Second)
 	t.Logf("both NORMAL %.1fs after the primary restarted; A owns %d buckets", time.Since(restarted).Seconds(), stA.OwnedBuckets)
+	t.Logf("states (own/partner's) on the way: A %v; B %v", trailA.Stop(), trailB.Stop())
 	now := p.waitSameBindings(t, 15*time.Second)
 	n := checkKept(t, "the pair", had, now)
 	t.Logf("%d unexpired leases from before and during the outage are active on both", n)
