@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/control/api"
+	"github.com/xdhcp/xdhcp/internal/netns"
 )
 
-// TestFailoverRejectsBadPartners sends the secondary's failover port
-// garbage and a message that stalls after its header, then starts the
+// TestFailoverRejectsBadPartners connects to the secondary's failover port
+// from a host that is not the partner, sends it garbage and a message that
+// stalls after its header from the partner's host, then starts the
 // primary with the wrong shared secret: each is refused and counted, and
 // the servers keep answering clients throughout.
 func TestFailoverRejectsBadPartners(t *testing.T) {
@@ -26,10 +28,20 @@ func TestFailoverRejectsBadPartners(t *testing.T) {
 	port := p.foA.Partner.String() // B's failover listener
 	before := status(t, p.b)
 
+	// A host that is not the partner is refused before a byte is read.
+	if err := p.clients.AddAddr(HostIface, "192.0.2.50/24"); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := talkTo(p.clients, port, []byte("hello from a stranger\n"), 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stranger: B closed the connection after %.1fs", closed.Seconds())
+
 	// Garbage from the partner's own host, where B accepts connections.
 	junk := make([]byte, 200)
 	_, _ = rand.Read(junk)
-	closed, err := talkTo(p, port, append([]byte("GET / HTTP/1.0\r\n\r\n"), junk...), 15*time.Second)
+	closed, err = talkTo(p.lab.Server, port, append([]byte("GET / HTTP/1.0\r\n\r\n"), junk...), 15*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +52,7 @@ func TestFailoverRejectsBadPartners(t *testing.T) {
 	binary.BigEndian.PutUint16(hdr, 200)
 	hdr[2], hdr[3] = 1, 12 // CONNECT, payload at 12
 	binary.BigEndian.PutUint32(hdr[4:], uint32(time.Now().Unix()))
-	if closed, err = talkTo(p, port, hdr, 15*time.Second); err != nil {
+	if closed, err = talkTo(p.lab.Server, port, hdr, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("stalled message: B closed the connection after %.1fs (max-response-delay 2s)", closed.Seconds())
@@ -98,12 +110,11 @@ func TestFailoverRejectsBadPartners(t *testing.T) {
 	p.waitSettled(t, 30*time.Second)
 }
 
-// talkTo connects to addr from server A's namespace, sends msg and waits
-// up to limit for the other side to close the connection; it returns how
-// long that took.
-func talkTo(p *pair, addr string, msg []byte, limit time.Duration) (time.Duration, error) {
+// talkTo connects to addr from ns, sends msg and waits up to limit for
+// the other side to close the connection; it returns how long that took.
+func talkTo(ns *netns.NS, addr string, msg []byte, limit time.Duration) (time.Duration, error) {
 	var conn net.Conn
-	if err := p.lab.Server.Do(func() error {
+	if err := ns.Do(func() error {
 		var err error
 		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
 		return err
