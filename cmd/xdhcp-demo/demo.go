@@ -303,8 +303,11 @@ func (d *demo) runClient(ctx context.Context, kind string, host *netns.NS) (dhcp
 		return l, err
 	}
 	d.detail("%s got %s from %s", kind, l.Prefix(), d.whose(l.ServerID))
-	d.detail("  router %s, DNS %s, lease %s (a new lease is at most the MCLT until the partner has acknowledged it)",
-		joinAddrs(l.Routers), joinAddrs(l.DNS), l.LeaseTime)
+	note := ""
+	if len(d.clients) == 1 {
+		note = " (a new lease lasts at most the MCLT until the partner has acknowledged it; renewals then get the full time)"
+	}
+	d.detail("  router %s, DNS %s, lease %s%s", joinAddrs(l.Routers), joinAddrs(l.DNS), l.LeaseTime, note)
 	return l, nil
 }
 
@@ -391,15 +394,24 @@ func (d *demo) serveAlone(ctx context.Context) error {
 }
 
 func (d *demo) restart(ctx context.Context) error {
-	d.say("Restarting server B: it resumes from its stored state, catches up with A's updates, and the pair is NORMAL again")
-	restarted := time.Now()
+	d.say("Restarting server B: A went PARTNER-DOWN while B was away, so B recovers before it serves again")
+	d.detail("B asks A for every binding (UPDREQALL), then waits in RECOVER-WAIT until one MCLT (%s) has passed", demoMCLT)
+	d.detail("since it last served, so that nothing it might have promised a client is still unknown to A")
 	if err := d.b.daemon.Start(ctx); err != nil {
 		return err
 	}
-	if err := d.waitBoth(ctx, "NORMAL", 60*time.Second); err != nil {
+	trail := e2e.WatchStates(d.b.daemon)
+	err := d.waitBoth(ctx, "NORMAL", 60*time.Second)
+	var states []string
+	for _, s := range trail.Stop() {
+		if own, _, _ := strings.Cut(s, "/"); len(states) == 0 || states[len(states)-1] != own {
+			states = append(states, own)
+		}
+	}
+	d.detail("server B went through %s (polled every 50 ms)", strings.Join(states, " -> "))
+	if err != nil {
 		return err
 	}
-	d.detail("(%.1fs after the restart)", time.Since(restarted).Seconds())
 	d.ctl(ctx, d.a, "failover", "status")
 	d.ctl(ctx, d.b, "failover", "status")
 	return nil
