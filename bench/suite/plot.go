@@ -66,17 +66,16 @@ func Plot(ctx context.Context, dir string, rows []Row) ([]string, error) {
 		script := fmt.Sprintf(`set terminal pngcairo size 1000,620 noenhanced
 set grid
 set key top left
-set logscale x
+set logscale xy
 set xlabel '%[2]s'
 set output 'rate-%[1]s.png'
 set title 'xdhcp-bench %[1]s: completed vs offered rate'
 set ylabel 'completed/s'
-plot x title 'offered' with lines lc rgb 'gray', %[3]s
+plot [100:] x title 'offered' with lines lc rgb 'gray', %[3]s
 set output 'latency-%[1]s.png'
 set title 'xdhcp-bench %[1]s: latency (p50 solid, p99 dashed)'
 set ylabel 'ms'
-set logscale y
-plot %[4]s
+plot [100:] %[4]s
 `, scen, xlabel, strings.Join(rate, ", "), strings.Join(lat, ", "))
 		gpFile := "plot-" + scen + ".gp"
 		if err := os.WriteFile(filepath.Join(dir, gpFile), []byte(script), 0o644); err != nil {

@@ -101,3 +101,38 @@ func AppendPlots(dir string, pngs []string) error {
 	}
 	return nil
 }
+
+// ReadCSV reads rows written by WriteCSV (for re-plotting a results
+// directory). Server CPU per 1,000 is recomputed, not read.
+func ReadCSV(r io.Reader) ([]Row, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read results csv: %w", err)
+	}
+	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(csvHeader, ",") {
+		return nil, fmt.Errorf("read results csv: header is not %v", csvHeader)
+	}
+	var rows []Row
+	for i, rec := range recs[1:] {
+		var bad error
+		f := func(s string) float64 {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil && bad == nil {
+				bad = err
+			}
+			return v
+		}
+		us := func(s string) time.Duration { return time.Duration(f(s)) * time.Microsecond }
+		rows = append(rows, Row{
+			Server: rec[0], Driver: rec[1], Scenario: rec[2],
+			Step: Step{Offered: f(rec[3]), Completed: f(rec[4]), DropRatio: f(rec[5]),
+				P50: us(rec[6]), P90: us(rec[7]), P99: us(rec[8]), Max: us(rec[9]),
+				NAKs: int64(f(rec[10])), Dups: int64(f(rec[11])), GenCPU: f(rec[14]), Extra: rec[16]},
+			ServerCPU: f(rec[12]), Durability: rec[15],
+		})
+		if bad != nil {
+			return nil, fmt.Errorf("read results csv line %d: %w", i+2, bad)
+		}
+	}
+	return rows, nil
+}

@@ -45,6 +45,17 @@ func TestWriters(t *testing.T) {
 	if err != nil || len(recs) != 2 || recs[1][13] != "0.2500" {
 		t.Errorf("csv %v %v", err, recs)
 	}
+	var again bytes.Buffer
+	if err := WriteCSV(&again, rows, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadCSV(&again)
+	if err != nil || len(back) != 1 || back[0].P50 != time.Millisecond || back[0].ServerCPU != 0.5 || back[0].Server != "kea" {
+		t.Errorf("ReadCSV = %+v, %v", back, err)
+	}
+	if _, err := ReadCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
+		t.Error("ReadCSV accepted a foreign header")
+	}
 	b.Reset()
 	if err := WriteMarkdown(&b, rows, 2*time.Second, 0.01); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@
 //	xdhcp-bench run --iface gen0 --scenario dora ...    drive load from an interface
 //	xdhcp-bench responder --iface srv0 [--xdp]          minimal echo responder
 //	xdhcp-bench txtest                                  compare transmit engines
+//	xdhcp-bench plot --dir bench/results/D              redraw a results directory's plots
 package main
 
 import (
@@ -50,9 +51,10 @@ func run(ctx context.Context, e env, args []string) error {
 		"run":       runGenerator,
 		"responder": runResponder,
 		"txtest":    runTxTest,
+		"plot":      runPlot,
 	}
 	if len(args) == 0 || cmds[args[0]] == nil {
-		fmt.Fprintln(e.stderr, "usage: xdhcp-bench suite|run|responder|txtest [flags]  (-h for a command's flags)")
+		fmt.Fprintln(e.stderr, "usage: xdhcp-bench suite|run|responder|txtest|plot [flags]  (-h for a command's flags)")
 		return flag.ErrHelp
 	}
 	return cmds[args[0]](ctx, e, args[1:])
