@@ -166,7 +166,7 @@ func (p *Peer) dialLoop(ctx context.Context) {
 				backoff = p.cfg.ReconnectMin // it worked for a while: retry promptly
 			}
 		} else if ctx.Err() == nil {
-			p.log.Debug("failover connect failed", zap.String("partner", p.cfg.Partner), zap.Error(err), zap.Duration("retry_in", backoff))
+			p.log.Warn("failover connect failed", zap.String("partner", p.cfg.Partner), zap.Error(err), zap.Duration("retry_in", backoff))
 		}
 		select {
 		case <-ctx.Done():

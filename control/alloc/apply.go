@@ -111,8 +111,11 @@ func (s *Scope) Apply(l lease.Lease, now time.Time) (lease.Lease, error) {
 			}
 		case lease.StateExpired:
 			// A client that moved to another address at the partner ended
-			// this lease early: its later transaction says so.
-			if !expired && !(sl.key == key && cltt > 0) {
+			// this lease early: its later transaction says so. The
+			// partner's copy of the expiry is in whole seconds, so it
+			// runs out up to a second before ours: that is not early.
+			wireExpired := sl.rec != nil && !now.Before(sl.rec.Expiry.Truncate(time.Second))
+			if !wireExpired && !(sl.key == key && cltt > 0) {
 				return keep(), reject(RejectOutdated, "leased here until %v", sl.rec.Expiry)
 			}
 		case lease.StateFree, lease.StateBackup:

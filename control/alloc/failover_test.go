@@ -442,6 +442,14 @@ func TestApply(t *testing.T) {
 		{name: "partner's expiry in the same second as our lease is outdated", role: RolePrimary,
 			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0.Add(600*time.Millisecond)) },
 			update: with(active(1, t0), lease.StateExpired), now: t0.Add(time.Minute), want: RejectOutdated},
+		{name: "partner's expiry in our lease's last second (wire precision) ends it", role: RolePrimary,
+			setup:  func(t *testing.T, s *Scope) { mustRequest(t, s, hw(1), a, t0.Add(600*time.Millisecond)) },
+			update: with(active(1, t0), lease.StateExpired), now: t0.Add(testLeaseTime + 100*time.Millisecond),
+			check: func(t *testing.T, s *Scope) {
+				if l, _ := s.Lookup(a); l.State == lease.StateActive {
+					t.Errorf("record %+v still active", l)
+				}
+			}},
 		{name: "partner's expiry returns the address to the primary", role: RoleSecondary,
 			setup:  func(t *testing.T, s *Scope) { s.Apply(active(1, t0), t0) },
 			update: with(active(1, t0), lease.StateExpired), now: t0.Add(2 * time.Hour),
