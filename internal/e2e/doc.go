@@ -23,13 +23,27 @@
 //   - a relayed client gets the relayed scope, with option 82 echoed;
 //   - malformed frames and a one-MAC flood are dropped by the XDP program
 //     and the server keeps serving, in XDP native, generic and off modes;
-//   - the demo runs, refuses without root or tools, and cleans up on
-//     Ctrl-C.
+//   - a failover pair splits clients 50/50 and 70/30 by RFC 3074 bucket in
+//     XDP, every frame passed by exactly one server, and both stores hold
+//     every lease;
+//   - the secondary takes over when the primary is killed (COMMUNICATIONS-
+//     INTERRUPTED, then PARTNER-DOWN after the switchover interval),
+//     renews the primary's clients, and the pair recovers without losing a
+//     lease; a restart resumes the stored failover state and split;
+//   - a partitioned pair never binds one address to two clients, and the
+//     stores converge when the link heals;
+//   - garbage, a stalled partner and a wrong secret are refused and
+//     counted while clients keep getting leases;
+//   - a live split change under load leaves no client unanswered and no
+//     bucket with two owners;
+//   - the demo runs the pair, refuses without root or tools, and cleans up
+//     on Ctrl-C.
 //
 // # Running
 //
 // The tests need root and the client packages (isc-dhcp-client, udhcpc,
-// dhcpcd-base, kea-admin, isc-dhcp-relay, tshark); they skip when not root
+// dhcpcd-base, kea-admin, isc-dhcp-relay, tshark); the failover tests also
+// build cmd/xdhcp-bench as their load generator. They skip when not root
 // and fail, naming the package, when a program is missing:
 //
 //	go test ./internal/e2e/
