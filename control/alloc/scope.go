@@ -63,6 +63,7 @@ type Scope struct {
 	dynamic   int            // pool addresses neither excluded nor reserved
 	counts    [numStates]int // slots per state
 	exhausted uint64         // ErrNoAddrAvail returned
+	preempted uint64         // stale offers whose address went to another client
 	refused   uint64         // ErrNoNewBindings returned
 	pending   []lease.Lease  // changes made outside Expire, returned by the next Expire
 	spare     []*lease.Lease // dropped records kept for reuse
@@ -425,11 +426,40 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 	}
 	i := s.nextFree()
 	if i == noSlot {
+		i = s.preemptStaleOffer(t)
+	}
+	if i == noSlot {
 		s.exhausted++
 		return netip.Addr{}, ErrNoAddrAvail
 	}
 	s.hold(i, c.Key, t)
 	return s.addrOf(i), nil
+}
+
+// offerPreemptAfter is how old an offer must be before a client that finds
+// no free address may take its address. A client answers an OFFER within
+// milliseconds, so an offer a second old belongs to a client that went
+// elsewhere, or to a DISCOVER flood from random MACs that would otherwise
+// hold the whole pool for the offer hold.
+const offerPreemptAfter = time.Second
+
+// preemptStaleOffer frees the oldest offer if it was made at least
+// offerPreemptAfter ago (the offer queue is in order of age) and returns
+// its slot, or noSlot. A client whose offer was taken gets a NAK if it
+// still asks for the address, and starts again.
+func (s *Scope) preemptStaleOffer(t int64) int32 {
+	i := s.offers.head
+	if i == noSlot {
+		return noSlot
+	}
+	sl := &s.slots[i]
+	madeAt := sl.heldUntil - int64(s.offerHold)
+	if t-madeAt < int64(min(offerPreemptAfter, s.offerHold)) || !s.mayAllocate(sl.own) {
+		return noSlot
+	}
+	s.cancelOffer(i, sl.key)
+	s.preempted++
+	return i
 }
 
 // nextFree returns the address a new client gets: this server's fresh, then
@@ -835,6 +865,7 @@ type Stats struct {
 	Declined    int    // addresses held as declined
 	Reserved    int    // configured reservations
 	Exhausted   uint64 // offers refused with ErrNoAddrAvail
+	Preempted   uint64 // stale offers (a second or more old) whose address went to a client that found no free one
 	Refused     uint64 // offers refused with ErrNoNewBindings
 }
 
@@ -853,6 +884,7 @@ func (s *Scope) Stats() Stats {
 		Declined:    s.counts[stDeclined],
 		Reserved:    len(s.reservations),
 		Exhausted:   s.exhausted,
+		Preempted:   s.preempted,
 		Refused:     s.refused,
 	}
 	st.Free = st.FreeMine + st.FreePartner + st.Awaiting

@@ -337,7 +337,7 @@ func TestTwoClientsNeverShareAnOffer(t *testing.T) {
 func TestOfferHoldExpires(t *testing.T) {
 	s := mustScope(t, scopeCfg(rng("10.0.0.1", "10.0.0.1")))
 	a := mustOffer(t, s, hw(1), netip.Addr{}, t0)
-	if _, err := s.Offer(hw(2), netip.Addr{}, t0.Add(testOfferHold-time.Nanosecond)); !errors.Is(err, ErrNoAddrAvail) {
+	if _, err := s.Offer(hw(2), netip.Addr{}, t0.Add(offerPreemptAfter-time.Nanosecond)); !errors.Is(err, ErrNoAddrAvail) {
 		t.Fatalf("offer during the hold: %v, want ErrNoAddrAvail", err)
 	}
 	if _, err := s.Request(hw(2), a, testLeaseTime, t0.Add(testOfferHold/2)); !errors.Is(err, ErrNotAvailable) {
@@ -351,6 +351,28 @@ func TestOfferHoldExpires(t *testing.T) {
 	}
 	if got := mustOffer(t, s, hw(2), netip.Addr{}, t0.Add(testOfferHold)); got != a {
 		t.Errorf("offer after the hold = %v, want %v", got, a)
+	}
+	checkInvariants(t, s)
+}
+
+func TestStaleOfferGoesToAClientThatFindsNoFreeAddress(t *testing.T) {
+	s := mustScope(t, scopeCfg(rng("10.0.0.1", "10.0.0.2")))
+	first := mustOffer(t, s, hw(1), netip.Addr{}, t0)
+	mustOffer(t, s, hw(2), netip.Addr{}, t0.Add(300*time.Millisecond))
+	// Full, and every offer younger than offerPreemptAfter: nothing to take.
+	if _, err := s.Offer(hw(3), netip.Addr{}, t0.Add(offerPreemptAfter-time.Millisecond)); !errors.Is(err, ErrNoAddrAvail) {
+		t.Fatalf("offer with only young offers held: %v, want ErrNoAddrAvail", err)
+	}
+	// The oldest offer is now stale: its address goes to the newcomer.
+	got := mustOffer(t, s, hw(3), netip.Addr{}, t0.Add(offerPreemptAfter))
+	if got != first {
+		t.Fatalf("newcomer offered %v, want the stale offer's %v", got, first)
+	}
+	if _, err := s.Request(hw(1), first, testLeaseTime, t0.Add(offerPreemptAfter)); !errors.Is(err, ErrNotAvailable) {
+		t.Fatalf("request by the client whose offer was taken: %v, want ErrNotAvailable (a NAK)", err)
+	}
+	if st := s.Stats(); st.Preempted != 1 || st.Exhausted != 1 {
+		t.Errorf("stats %+v, want 1 preempted and 1 exhausted", st)
 	}
 	checkInvariants(t, s)
 }
