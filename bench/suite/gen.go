@@ -104,6 +104,9 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 		P50: us(k.P50us), P90: us(k.P90us), P99: us(k.P99us), Max: us(k.MaxUs),
 		NAKs: int64(k.NAKs), Dups: int64(r.DupAddresses),
 	}
+	if r.Skipped > 0 {
+		st.Extra = fmt.Sprintf("%d starts skipped: no free client", r.Skipped)
+	}
 	if ps := cmd.ProcessState; ps != nil {
 		st.GenCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
@@ -114,7 +117,7 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 		for _, fk := range r.Kinds {
 			if fk.Kind == "flood" {
 				st.Completed = fk.OfferedPerS
-				st.Extra = fmt.Sprintf("flood answered %.1f%%; legit DORA %d/%d done", 100*(1-fk.DropRatio), k.Completed, k.Started)
+				st.Extra = strings.TrimSpace(fmt.Sprintf("flood answered %.1f%%; legit DORA %d/%d done. %s", 100*(1-fk.DropRatio), k.Completed, k.Started, st.Extra))
 			}
 		}
 	case "mix":
@@ -122,7 +125,7 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 			if mk.Kind == "renew" {
 				st.Completed += mk.CompletedPerS
 				st.DropRatio = max(st.DropRatio, mk.DropRatio)
-				st.Extra = fmt.Sprintf("dora %.0f/s + renew %.0f/s", k.CompletedPerS, mk.CompletedPerS)
+				st.Extra = strings.TrimSpace(fmt.Sprintf("dora %.0f/s + renew %.0f/s. %s", k.CompletedPerS, mk.CompletedPerS, st.Extra))
 			}
 		}
 	}
