@@ -21,6 +21,7 @@ var (
 	defaultSubnet  = netip.MustParsePrefix("10.99.0.0/16")
 	defaultSrvAddr = netip.MustParseAddr("10.99.0.1")
 	defaultGenAddr = netip.MustParseAddr("10.99.0.2")
+	defaultPeer    = netip.MustParseAddr("10.99.0.3")
 )
 
 // Interface names inside the namespaces.
@@ -36,18 +37,23 @@ type Config struct {
 	Subnet  netip.Prefix // default 10.99.0.0/16
 	SrvAddr netip.Addr   // default 10.99.0.1
 	GenAddr netip.Addr   // default 10.99.0.2
-	// SrvAddrs are extra addresses put on srv0, e.g. for a failover
-	// partner sharing the server namespace.
-	SrvAddrs []netip.Addr
+	// Pair adds a second server namespace (a failover partner, srv0 at
+	// PeerAddr); the three namespaces then meet on a bridge in a fourth,
+	// switch namespace instead of one veth pair.
+	Pair     bool
+	PeerAddr netip.Addr // default 10.99.0.3
 }
 
-// Topology is a live pair of namespaces joined by gen0 <-> srv0.
+// Topology is a live set of namespaces: gen0 <-> srv0 directly, or, for a
+// pair, gen0, srv0 and the peer's srv0 on one bridge.
 type Topology struct {
 	GenNS, SrvNS     string
 	GenIface         string
 	SrvIface         string
 	Subnet           netip.Prefix
 	SrvAddr, GenAddr netip.Addr
+	PeerNS, SwitchNS string     // set for a pair
+	PeerAddr         netip.Addr // set for a pair
 
 	closeOnce sync.Once
 	closeErr  error
@@ -89,14 +95,36 @@ func New(ctx context.Context, cfg *Config) (*Topology, error) {
 	steps := [][]string{
 		{"netns", "add", t.GenNS},
 		{"netns", "add", t.SrvNS},
-		{"link", "add", GenIface, "netns", t.GenNS, "type", "veth", "peer", "name", SrvIface, "netns", t.SrvNS},
-		{"-n", t.GenNS, "addr", "add", c.GenAddr.String() + bits, "dev", GenIface},
-		{"-n", t.SrvNS, "addr", "add", c.SrvAddr.String() + bits, "dev", SrvIface},
 	}
-	for _, a := range c.SrvAddrs {
-		steps = append(steps, []string{"-n", t.SrvNS, "addr", "add", a.String() + bits, "dev", SrvIface})
+	if !c.Pair {
+		steps = append(steps, []string{"link", "add", GenIface, "netns", t.GenNS, "type", "veth", "peer", "name", SrvIface, "netns", t.SrvNS})
+	} else {
+		if !c.PeerAddr.IsValid() {
+			c.PeerAddr = defaultPeer
+		}
+		t.PeerNS, t.SwitchNS, t.PeerAddr = base+"-peer", base+"-sw", c.PeerAddr
+		steps = append(steps,
+			[]string{"netns", "add", t.PeerNS},
+			[]string{"netns", "add", t.SwitchNS},
+			[]string{"-n", t.SwitchNS, "link", "add", "br0", "type", "bridge"},
+			[]string{"-n", t.SwitchNS, "link", "set", "br0", "up"},
+		)
+		for i, end := range [][2]string{{t.GenNS, GenIface}, {t.SrvNS, SrvIface}, {t.PeerNS, SrvIface}} {
+			port := fmt.Sprintf("p%d", i)
+			steps = append(steps,
+				[]string{"link", "add", end[1], "netns", end[0], "type", "veth", "peer", "name", port, "netns", t.SwitchNS},
+				[]string{"-n", t.SwitchNS, "link", "set", port, "master", "br0", "up"},
+			)
+		}
+		steps = append(steps,
+			[]string{"-n", t.PeerNS, "addr", "add", c.PeerAddr.String() + bits, "dev", SrvIface},
+			[]string{"-n", t.PeerNS, "link", "set", "lo", "up"},
+			[]string{"-n", t.PeerNS, "link", "set", SrvIface, "up"},
+		)
 	}
 	steps = append(steps,
+		[]string{"-n", t.GenNS, "addr", "add", c.GenAddr.String() + bits, "dev", GenIface},
+		[]string{"-n", t.SrvNS, "addr", "add", c.SrvAddr.String() + bits, "dev", SrvIface},
 		[]string{"-n", t.GenNS, "link", "set", "lo", "up"},
 		[]string{"-n", t.SrvNS, "link", "set", "lo", "up"},
 		[]string{"-n", t.GenNS, "link", "set", GenIface, "up"},
@@ -122,13 +150,17 @@ func (t *Topology) waitRunning(ctx context.Context) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		up := 0
-		for _, c := range [][2]string{{t.GenNS, t.GenIface}, {t.SrvNS, t.SrvIface}} {
+		ends := [][2]string{{t.GenNS, t.GenIface}, {t.SrvNS, t.SrvIface}}
+		if t.PeerNS != "" {
+			ends = append(ends, [2]string{t.PeerNS, t.SrvIface})
+		}
+		for _, c := range ends {
 			out, err := exec.CommandContext(ctx, "ip", "-n", c[0], "-o", "link", "show", c[1]).Output()
 			if err == nil && strings.Contains(string(out), "state UP") {
 				up++
 			}
 		}
-		if up == 2 {
+		if up == len(ends) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -152,7 +184,10 @@ func Command(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
 func (t *Topology) Close() error {
 	t.closeOnce.Do(func() {
 		var errs []string
-		for _, ns := range []string{t.GenNS, t.SrvNS} {
+		for _, ns := range []string{t.GenNS, t.SrvNS, t.PeerNS, t.SwitchNS} {
+			if ns == "" {
+				continue
+			}
 			if err := ip(context.Background(), "netns", "del", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
 				errs = append(errs, err.Error())
 			}

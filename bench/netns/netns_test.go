@@ -11,13 +11,26 @@ func TestTopologyPingAndCleanup(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces; run as root")
 	}
+	for _, pair := range []bool{false, true} {
+		t.Run(map[bool]string{false: "single", true: "pair"}[pair], func(t *testing.T) { checkTopology(t, pair) })
+	}
+}
+
+func checkTopology(t *testing.T, pair bool) {
 	ctx := context.Background()
-	topo, err := New(ctx, &Config{Prefix: "xbt"})
+	topo, err := New(ctx, &Config{Prefix: "xbt", Pair: pair})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = topo.Close() })
-	for _, c := range []struct{ ns, iface string }{{topo.GenNS, GenIface}, {topo.SrvNS, SrvIface}} {
+	ends := []struct{ ns, iface string }{{topo.GenNS, GenIface}, {topo.SrvNS, SrvIface}}
+	if pair {
+		if topo.PeerNS == "" || topo.SwitchNS == "" || !topo.PeerAddr.IsValid() {
+			t.Fatalf("pair topology without peer: %+v", topo)
+		}
+		ends = append(ends, struct{ ns, iface string }{topo.PeerNS, SrvIface})
+	}
+	for _, c := range ends {
 		out, err := Command(ctx, c.ns, "ip", "-o", "link", "show", c.iface).CombinedOutput()
 		if err != nil {
 			t.Fatalf("show %s in %s: %v: %s", c.iface, c.ns, err, out)
@@ -34,7 +47,7 @@ func TestTopologyPingAndCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range list {
-		if strings.HasPrefix(e.Name(), topo.GenNS) || e.Name() == topo.SrvNS {
+		if n := e.Name(); n == topo.GenNS || n == topo.SrvNS || (pair && (n == topo.PeerNS || n == topo.SwitchNS)) {
 			t.Errorf("namespace %s left behind", e.Name())
 		}
 	}

@@ -30,12 +30,23 @@ type Spec struct {
 	// Binary overrides the server executable (e.g. a freshly built
 	// xdhcpd); empty means the name on PATH.
 	Binary string
+	// For a failover pair: the partner's namespace and address (on its
+	// own srv0). Start fills Role and Partner for each instance.
+	PeerNamespace string
+	PeerAddr      netip.Addr
+	Role          string     // "primary" or "secondary"; empty when not a pair
+	Partner       netip.Addr // the other instance's address
 }
 
 // Server describes how to run one DHCP server.
 type Server struct {
 	Name       string
 	Durability string // how the server makes a lease durable
+	// Pair servers run two instances, a failover primary in the server
+	// namespace and a secondary in the peer namespace.
+	Pair bool
+	// Scenarios, when set, limits the scenarios the suite runs.
+	Scenarios []string
 	// GenXDPPass asks for a pass-all XDP program on the generator's
 	// interface: frames a server sends with XDP_TX reach a veth peer only
 	// when that peer runs XDP.
@@ -52,11 +63,13 @@ var ErrUnknown = errors.New("unknown server")
 // All returns the known servers, keyed by name.
 func All() map[string]Server {
 	return map[string]Server{
-		"xdhcpd":   {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched)"},
-		"kea":      {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync"},
-		"kea-mt":   {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync"},
-		"dhcpd":    {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease"},
-		"dnsmasq":  {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
+		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched)"},
+		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync"},
+		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync"},
+		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease"},
+		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
+		"xdhcpd-failover": {Name: "xdhcpd-failover", binary: "xdhcpd", prepare: prepareXdhcpd, Pair: true, Scenarios: []string{"dora", "flood"},
+			Durability: "Badger, msync/fsync before ACK; binding updates to the partner"},
 		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none (stateless yardstick)"},
 		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none (stateless XDP yardstick)"},
 	}
@@ -86,13 +99,37 @@ type Process struct {
 	Server  Server
 	PID     int
 	LogPath string
+	Partner *Process // the secondary of a pair
 	cmd     *exec.Cmd
 	done    chan error
 }
 
 // Start writes the server's configuration into spec.Dir and starts it in
-// spec.Namespace. The caller must call Stop.
+// spec.Namespace (and, for a pair, its partner in spec.PeerNamespace).
+// The caller must call Stop.
 func (s Server) Start(ctx context.Context, spec Spec) (*Process, error) {
+	if !s.Pair {
+		return s.start(ctx, spec)
+	}
+	if spec.PeerNamespace == "" || !spec.PeerAddr.IsValid() {
+		return nil, fmt.Errorf("start %s: a pair needs Spec.PeerNamespace and PeerAddr", s.Name)
+	}
+	prim, sec := spec, spec
+	prim.Role, prim.Partner = "primary", spec.PeerAddr
+	sec.Role, sec.Partner, sec.Namespace, sec.Addr = "secondary", spec.Addr, spec.PeerNamespace, spec.PeerAddr
+	sec.Dir = filepath.Join(spec.Dir, "secondary")
+	p, err := s.start(ctx, prim)
+	if err != nil {
+		return nil, err
+	}
+	if p.Partner, err = s.start(ctx, sec); err != nil {
+		_ = p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s Server) start(ctx context.Context, spec Spec) (*Process, error) {
 	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("start %s: %w", s.Name, err)
 	}
@@ -133,8 +170,11 @@ func (s Server) Start(ctx context.Context, spec Spec) (*Process, error) {
 	return p, nil
 }
 
-// Alive reports whether the process is still running.
+// Alive reports whether the process (and its partner) is still running.
 func (p *Process) Alive() bool {
+	if p.Partner != nil && !p.Partner.Alive() {
+		return false
+	}
 	select {
 	case err := <-p.done:
 		p.done <- err
@@ -144,13 +184,29 @@ func (p *Process) Alive() bool {
 	}
 }
 
-// CPU returns the server's CPU time so far.
-func (p *Process) CPU() (procstat.CPU, error) { return procstat.Read(p.PID) }
+// CPU returns the server's CPU time so far (both instances of a pair).
+func (p *Process) CPU() (procstat.CPU, error) {
+	c, err := procstat.Read(p.PID)
+	if err != nil || p.Partner == nil {
+		return c, err
+	}
+	pc, err := p.Partner.CPU()
+	return procstat.CPU{User: c.User + pc.User, System: c.System + pc.System}, err
+}
 
-// Stop sends SIGTERM, waits up to five seconds, then SIGKILLs.
+// Stop sends SIGTERM, waits up to five seconds, then SIGKILLs (the
+// partner first, for a pair).
 func (p *Process) Stop() error {
-	if !p.Alive() {
+	if p.Partner != nil {
+		if err := p.Partner.Stop(); err != nil {
+			return err
+		}
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
 		return nil
+	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -166,7 +222,12 @@ func (p *Process) Stop() error {
 }
 
 // Tail returns the last lines of the server's output, for error messages.
-func (p *Process) Tail() string { return tail(p.LogPath) }
+func (p *Process) Tail() string {
+	if p.Partner != nil {
+		return tail(p.LogPath) + "\n--- secondary:\n" + p.Partner.Tail()
+	}
+	return tail(p.LogPath)
+}
 
 func tail(path string) string {
 	b, _ := os.ReadFile(path)
@@ -200,6 +261,16 @@ scopes:
     lease-time: %ds
 `, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"),
 		s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
+	if s.Role != "" {
+		cfg += fmt.Sprintf(`failover:
+  name: bench-pair
+  role: %s
+  listen: %s:647
+  partner: %s:647
+  mode: load-balance
+  load-balance-percent: 50
+`, s.Role, s.Addr, s.Partner)
+	}
 	path := filepath.Join(s.Dir, "xdhcpd.yaml")
 	return []string{"--config", path}, nil, write(path, cfg)
 }

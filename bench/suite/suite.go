@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -139,6 +140,9 @@ func runServer(ctx context.Context, cfg Config, srv servers.Server) ([]Row, erro
 	log := cfg.Logger.With(zap.String("server", srv.Name), zap.String("driver", cfg.Driver.Name()))
 	var rows []Row
 	for _, scen := range cfg.Driver.Scenarios() {
+		if len(srv.Scenarios) > 0 && !slices.Contains(srv.Scenarios, scen) {
+			continue
+		}
 		// A fresh topology and server per scenario, so leases from one
 		// scenario do not change the next.
 		got, err := runScenario(ctx, cfg, srv, scen, log)
@@ -151,7 +155,7 @@ func runServer(ctx context.Context, cfg Config, srv servers.Server) ([]Row, erro
 }
 
 func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen string, log *zap.Logger) ([]Row, error) {
-	topo, err := netns.New(ctx, &netns.Config{Prefix: "xbs"})
+	topo, err := netns.New(ctx, &netns.Config{Prefix: "xbs", Pair: srv.Pair})
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +180,7 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 	spec := servers.Spec{
 		Namespace: topo.SrvNS, Iface: topo.SrvIface, Addr: topo.SrvAddr, Subnet: topo.Subnet,
 		PoolStart: PoolStart, PoolEnd: PoolEnd, LeaseTime: cfg.LeaseTime, Dir: dir,
-		Binary: cfg.Binaries[srv.Name],
+		Binary: cfg.Binaries[srv.Name], PeerNamespace: topo.PeerNS, PeerAddr: topo.PeerAddr,
 	}
 	proc, err := srv.Start(ctx, spec)
 	if err != nil {

@@ -38,7 +38,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	quick := fs.Bool("quick", false, "short plan (make bench-quick): fewer servers, rates and shorter steps")
-	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default xdhcpd,kea,kea-mt,dhcpd,dnsmasq (quick: xdhcpd,kea); \"none\" skips")
+	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, xdhcpd-failover, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default xdhcpd,xdhcpd-failover,kea,kea-mt,dhcpd,dnsmasq (quick: xdhcpd,kea); \"none\" skips")
 	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "generator scenarios")
 	perfServers := fs.String("perfdhcp-servers", "xdhcpd,kea", "servers perfdhcp (DORA) runs against; \"none\" skips")
 	yardstick := fs.Bool("yardstick", true, "also run both generators against the XDP echo responder (echo-xdp)")
@@ -61,7 +61,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("--xdhcpd: %w", err)
 		}
-		cfg.Binaries["xdhcpd"] = abs
+		cfg.Binaries["xdhcpd"], cfg.Binaries["xdhcpd-failover"] = abs, abs
 	}
 	if cfg.StepTime == 0 {
 		cfg.StepTime = 3 * time.Second
@@ -97,7 +97,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		}
 		return strings.Split(s, ",")
 	}
-	genServers := list(*servers, "xdhcpd,kea,kea-mt,dhcpd,dnsmasq")
+	genServers := list(*servers, "xdhcpd,xdhcpd-failover,kea,kea-mt,dhcpd,dnsmasq")
 	if *quick && *servers == "" {
 		genServers = []string{"xdhcpd", "kea"}
 	}
