@@ -43,7 +43,18 @@ type pairOpts struct {
 	mclt       time.Duration
 	switchover time.Duration // 0: none
 	ownLink    bool          // the failover connection on its own veth pair
+	dataplane  string        // dataplane.mode; "" means auto
+	bigScope   bool          // add floodSubnet (a /16) on the servers' link, for floods
 }
+
+// floodSubnet is the large scope of pairOpts.bigScope, with the servers'
+// second addresses on the LAN.
+var (
+	floodSubnet = netip.MustParsePrefix("10.64.0.0/16")
+	floodAddrA  = "10.64.0.1/16"
+	floodAddrB  = "10.64.0.2/16"
+	floodPool   = "10.64.1.0-10.64.255.254"
+)
 
 // pair is two xdhcpd failover partners and a client namespace on their LAN.
 type pair struct {
@@ -56,7 +67,7 @@ type pair struct {
 
 // newPair builds the namespaces, writes both configurations (with one
 // shared secret) and starts both daemons.
-func newPair(t *testing.T, o pairOpts) *pair {
+func newPair(t testing.TB, o pairOpts) *pair {
 	t.Helper()
 	lab, err := NewPairLab("xf", foAddrA, foAddrB)
 	if err != nil {
@@ -85,10 +96,22 @@ func newPair(t *testing.T, o pairOpts) *pair {
 	p.foA = FailoverSpec{Role: "primary", Listen: netip.AddrPortFrom(listenA, 647), Partner: netip.AddrPortFrom(listenB, 647),
 		Percent: o.percent, MCLT: o.mclt, Switchover: o.switchover, MaxResponseDelay: 2 * time.Second, SecretFile: secret}
 	p.spec = func(addr netip.Addr) ServerSpec {
-		return ServerSpec{Interfaces: []string{ServerIface}, Address: addr, Scopes: []ScopeSpec{{
+		spec := ServerSpec{Interfaces: []string{ServerIface}, Address: addr, Dataplane: o.dataplane, Scopes: []ScopeSpec{{
 			Subnet: foSubnet, Pools: []string{foPool}, LeaseTime: 10 * time.Minute,
 			Routers: addrs("192.0.2.1"), DNS: addrs("192.0.2.53"),
 		}}}
+		if o.bigScope {
+			spec.Scopes = append(spec.Scopes, ScopeSpec{Subnet: floodSubnet, Pools: []string{floodPool}, LeaseTime: 10 * time.Minute})
+		}
+		return spec
+	}
+	if o.bigScope {
+		if err := lab.Server.AddAddr(ServerIface, floodAddrA); err != nil {
+			t.Fatal(err)
+		}
+		if err := lab.B.AddAddr(ServerIface, floodAddrB); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.a = newPartner(t, lab.Server, "A")
 	p.b = newPartner(t, lab.B, "B")
@@ -103,7 +126,7 @@ func newPair(t *testing.T, o pairOpts) *pair {
 }
 
 // newPartner prepares a daemon whose log is shown when the test fails.
-func newPartner(t *testing.T, ns *netns.NS, name string) *Daemon {
+func newPartner(t testing.TB, ns *netns.NS, name string) *Daemon {
 	d := NewDaemon(bin, ns, t.TempDir())
 	t.Cleanup(func() {
 		if d.Running() {
@@ -134,7 +157,7 @@ func tail(s string, n int) string {
 }
 
 // configure writes d's configuration with the failover section fo.
-func (p *pair) configure(t *testing.T, d *Daemon, fo FailoverSpec) {
+func (p *pair) configure(t testing.TB, d *Daemon, fo FailoverSpec) {
 	t.Helper()
 	addr, metrics := foAddrA.Addr(), foMetricsA
 	if d == p.b {
@@ -146,7 +169,7 @@ func (p *pair) configure(t *testing.T, d *Daemon, fo FailoverSpec) {
 }
 
 // wait polls both partners until cond holds on each.
-func (p *pair) wait(t *testing.T, what string, timeout time.Duration, cond func(api.FailoverStatus) bool) (a, b api.FailoverStatus) {
+func (p *pair) wait(t testing.TB, what string, timeout time.Duration, cond func(api.FailoverStatus) bool) (a, b api.FailoverStatus) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -161,12 +184,12 @@ func (p *pair) wait(t *testing.T, what string, timeout time.Duration, cond func(
 }
 
 // waitSettled waits until both are NORMAL with nothing in flight.
-func (p *pair) waitSettled(t *testing.T, timeout time.Duration) (a, b api.FailoverStatus) {
+func (p *pair) waitSettled(t testing.TB, timeout time.Duration) (a, b api.FailoverStatus) {
 	t.Helper()
 	return p.wait(t, "NORMAL and settled", timeout, Settled)
 }
 
-func status(t *testing.T, d *Daemon) api.FailoverStatus {
+func status(t testing.TB, d *Daemon) api.FailoverStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -177,7 +200,7 @@ func status(t *testing.T, d *Daemon) api.FailoverStatus {
 	return st
 }
 
-func dataplaneOf(t *testing.T, d *Daemon) Dataplane {
+func dataplaneOf(t testing.TB, d *Daemon) Dataplane {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -193,7 +216,7 @@ func dataplaneOf(t *testing.T, d *Daemon) Dataplane {
 
 // acks returns how many DHCPACKs the daemon in ns has sent, from its
 // metrics at addr.
-func acks(t *testing.T, ns *netns.NS, addr string) float64 {
+func acks(t testing.TB, ns *netns.NS, addr string) float64 {
 	t.Helper()
 	m, err := Metrics(ns, addr)
 	if err != nil {
@@ -213,7 +236,7 @@ var (
 )
 
 // buildBench builds cmd/xdhcp-bench next to the other binaries, once.
-func buildBench(t *testing.T) string {
+func buildBench(t testing.TB) string {
 	t.Helper()
 	benchOnce.Do(func() {
 		benchBin, benchErr = filepath.Join(binDir, "xdhcp-bench"), GoBuild(context.Background(), binDir, "./cmd/xdhcp-bench")
@@ -235,7 +258,7 @@ type benchRun struct {
 
 // run starts xdhcp-bench in ns and returns a function that waits for its
 // report.
-func (r benchRun) start(t *testing.T, ns *netns.NS) func() report.Report {
+func (r benchRun) start(t testing.TB, ns *netns.NS) func() report.Report {
 	t.Helper()
 	exe := buildBench(t)
 	cmd := ns.Command(context.Background(), exe, "run", "--iface", HostIface, "--clients", strconv.Itoa(r.clients),
@@ -267,7 +290,7 @@ func (r benchRun) start(t *testing.T, ns *netns.NS) func() report.Report {
 }
 
 // run runs xdhcp-bench to the end.
-func (r benchRun) run(t *testing.T, ns *netns.NS) report.Report {
+func (r benchRun) run(t testing.TB, ns *netns.NS) report.Report {
 	t.Helper()
 	return r.start(t, ns)()
 }
@@ -291,7 +314,7 @@ func (r benchRun) primaryClients(percent int) int {
 
 // checkAllAnswered fails unless every DORA exchange of rep completed with
 // no NAK and no address given to two clients.
-func checkAllAnswered(t *testing.T, rep report.Report) report.Kind {
+func checkAllAnswered(t testing.TB, rep report.Report) report.Kind {
 	t.Helper()
 	k := rep.PrimaryKind()
 	t.Logf("xdhcp-bench: %d DORA started, %d completed, %d timeouts, %d retries, %d NAKs, %d duplicate addresses, %d unmatched replies",
@@ -306,7 +329,7 @@ func checkAllAnswered(t *testing.T, rep report.Report) report.Kind {
 type binding struct{ IP, MAC string }
 
 // active returns the daemon's active leases as IP -> MAC.
-func active(t *testing.T, d *Daemon) map[string]string {
+func active(t testing.TB, d *Daemon) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, l := range leases(t, d) {
@@ -336,7 +359,7 @@ func diffBindings(a, b map[string]string) string {
 
 // waitSameBindings waits until both stores list the same active bindings
 // and returns them.
-func (p *pair) waitSameBindings(t *testing.T, timeout time.Duration) map[string]string {
+func (p *pair) waitSameBindings(t testing.TB, timeout time.Duration) map[string]string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -383,7 +406,7 @@ func secondaryBucket(percent int) func(int) bool {
 func counterDelta(before, after map[string]uint64, k string) uint64 { return after[k] - before[k] }
 
 // activeLeases returns the daemon's active, unexpired leases by IP.
-func activeLeases(t *testing.T, d *Daemon) map[string]api.Lease {
+func activeLeases(t testing.TB, d *Daemon) map[string]api.Lease {
 	t.Helper()
 	out := map[string]api.Lease{}
 	for _, l := range leases(t, d) {
@@ -397,7 +420,7 @@ func activeLeases(t *testing.T, d *Daemon) map[string]api.Lease {
 // checkKept fails for each lease of had that is still unexpired (with a
 // second to spare) but not active for the same client in now; it returns
 // how many it checked.
-func checkKept(t *testing.T, who string, had map[string]api.Lease, now map[string]string) int {
+func checkKept(t testing.TB, who string, had map[string]api.Lease, now map[string]string) int {
 	t.Helper()
 	n := 0
 	for ip, l := range had {
@@ -413,7 +436,7 @@ func checkKept(t *testing.T, who string, had map[string]api.Lease, now map[strin
 }
 
 // addClient adds a host with mac to the lab and a client of kind on it.
-func (p *pair) addClient(t *testing.T, kind string, mac net.HardwareAddr) dhcpclients.Client {
+func (p *pair) addClient(t testing.TB, kind string, mac net.HardwareAddr) dhcpclients.Client {
 	t.Helper()
 	host, err := p.lab.AddHost(kind[:4])
 	if err != nil {
@@ -427,7 +450,7 @@ func (p *pair) addClient(t *testing.T, kind string, mac net.HardwareAddr) dhcpcl
 
 // acquire runs c.Acquire (or Renew) with a timeout and checks the server
 // that answered.
-func acquire(t *testing.T, c dhcpclients.Client, renew bool, wantServer netip.Addr) dhcpclients.Lease {
+func acquire(t testing.TB, c dhcpclients.Client, renew bool, wantServer netip.Addr) dhcpclients.Lease {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -450,7 +473,7 @@ func acquire(t *testing.T, c dhcpclients.Client, renew bool, wantServer netip.Ad
 
 // logDiffering logs both stores' records of every address whose active
 // binding differs.
-func logDiffering(t *testing.T, p *pair, a, b map[string]string) {
+func logDiffering(t testing.TB, p *pair, a, b map[string]string) {
 	t.Helper()
 	la, lb := leases(t, p.a), leases(t, p.b)
 	rec := func(ls []api.Lease, ip string) string {

@@ -51,7 +51,7 @@ func runTests(m *testing.M) int {
 
 // setup skips when not root, fails when the binaries did not build or a
 // program is missing.
-func setup(t *testing.T, programs ...string) {
+func setup(t testing.TB, programs ...string) {
 	t.Helper()
 	netns.RequireRoot(t)
 	if buildErr != nil {
@@ -103,7 +103,7 @@ func startDaemon(t *testing.T, lab *Lab, spec ServerSpec) *Daemon {
 }
 
 // newClient returns a client of kind on host, closed at the end of the test.
-func newClient(t *testing.T, kind string, host *netns.NS, hostname string) dhcpclients.Client {
+func newClient(t testing.TB, kind string, host *netns.NS, hostname string) dhcpclients.Client {
 	t.Helper()
 	c, err := dhcpclients.New(kind, dhcpclients.Config{NS: host, Iface: HostIface, Dir: t.TempDir(), Hostname: hostname})
 	if err != nil {
@@ -113,7 +113,7 @@ func newClient(t *testing.T, kind string, host *netns.NS, hostname string) dhcpc
 	return c
 }
 
-func leases(t *testing.T, d *Daemon) []api.Lease {
+func leases(t testing.TB, d *Daemon) []api.Lease {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -124,7 +124,7 @@ func leases(t *testing.T, d *Daemon) []api.Lease {
 	return ls
 }
 
-func mustDo(t *testing.T, steps ...error) {
+func mustDo(t testing.TB, steps ...error) {
 	t.Helper()
 	for _, err := range steps {
 		if err != nil {
