@@ -4,6 +4,7 @@ package loadgen_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -55,7 +56,8 @@ func TestAgainstEchoResponder(t *testing.T) {
 		{"dora unbounded", loadgen.Config{Clients: 5000}, stats.DORA},
 		{"dora at a fixed rate", loadgen.Config{Clients: 5000, Rate: 3000}, stats.DORA},
 		{"renew", loadgen.Config{Scenario: loadgen.ScenarioRenew, Clients: 500}, stats.Renew},
-		{"relayed", loadgen.Config{Clients: 500, Relay: topo.GenAddr, Server: topo.SrvAddr}, stats.DORA},
+		{"relayed", loadgen.Config{Clients: 500, Relay: topo.GenAddr, Servers: []netip.Addr{topo.SrvAddr}}, stats.DORA},
+		{"relayed renew", loadgen.Config{Scenario: loadgen.ScenarioRenew, Clients: 300, Relay: topo.GenAddr, Servers: []netip.Addr{topo.SrvAddr}}, stats.Renew},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

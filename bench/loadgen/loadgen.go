@@ -49,14 +49,16 @@ type Config struct {
 	Release  bool          // dora: RELEASE after each ACK
 	Decline  bool          // dora: DECLINE after each ACK
 	// Relay, when valid, makes every client relayed: giaddr = Relay,
-	// option 82 with a per-client circuit-id, sent by unicast to Server
-	// from port 67. Relay must be an address of the generator's interface.
+	// option 82 with a per-client circuit-id, sent by unicast from port
+	// 67 to each of Servers, as a relay with several helper addresses
+	// does; renewals and releases go only to the server that granted the
+	// lease. Relay must be an address of the generator's interface.
 	Relay      netip.Addr
-	Server     netip.Addr // server address for relayed traffic
-	ServerMAC  [6]byte    // server MAC for relayed traffic (or learned by ARP)
-	LegitRate  float64    // flood: DORA starts per second by legitimate clients; default 100
-	WarmupRate float64    // renew/mix warm-up rate; default unbounded (Window)
-	MACSeed    byte       // second byte of client MACs, to run several generators
+	Servers    []netip.Addr // relay targets (1 to 16)
+	ServerMAC  [6]byte      // MAC of Servers[0]; zero: resolved by ARP, like the others
+	LegitRate  float64      // flood: DORA starts per second by legitimate clients; default 100
+	WarmupRate float64      // renew/mix warm-up rate; default unbounded (Window)
+	MACSeed    byte         // second byte of client MACs, to run several generators
 	// Progress, when set, is called about every ProgressEvery with the
 	// totals so far.
 	Progress      func(Snapshot)
@@ -167,8 +169,15 @@ func (c *Config) validate() error {
 	if c.Release && c.Decline {
 		return fmt.Errorf("%w: Release and Decline: choose one", ErrConfig)
 	}
-	if c.Relay.IsValid() && (!c.Relay.Is4() || !c.Server.Is4()) {
-		return fmt.Errorf("%w: Relay needs IPv4 Relay and Server addresses", ErrConfig)
+	if c.Relay.IsValid() {
+		if !c.Relay.Is4() || len(c.Servers) == 0 || len(c.Servers) > 16 {
+			return fmt.Errorf("%w: Relay needs an IPv4 Relay and 1 to 16 Servers", ErrConfig)
+		}
+		for _, a := range c.Servers {
+			if !a.Is4() {
+				return fmt.Errorf("%w: relay target %s is not IPv4", ErrConfig, a)
+			}
+		}
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second
@@ -259,11 +268,15 @@ func Run(ctx context.Context, io PacketIO, cfg Config) (*Result, error) {
 	}
 	g.txFrames = make([][]byte, 0, batch)
 	if cfg.Relay.IsValid() {
-		g.servers = append(g.servers, serverInfo{ip: cfg.Server.As4(), mac: cfg.ServerMAC})
-		if cfg.ServerMAC == ([6]byte{}) {
-			if err := g.resolveServerMAC(ctx); err != nil {
-				return nil, err
+		for i, a := range cfg.Servers {
+			si := serverInfo{ip: a.As4()}
+			if i == 0 {
+				si.mac = cfg.ServerMAC
 			}
+			g.servers = append(g.servers, si)
+		}
+		if err := g.resolveServerMACs(ctx); err != nil {
+			return nil, err
 		}
 	}
 	res := &Result{Config: cfg}
@@ -485,6 +498,7 @@ func (g *gen) send(idx uint32) {
 	c.seq++
 	m := &g.msg
 	g.baseRequest(idx, m)
+	to := toAll
 	switch c.state {
 	case stSelecting:
 		m.Type = frame.Discover
@@ -493,6 +507,7 @@ func (g *gen) send(idx uint32) {
 		m.ServerID, m.RequestedIP = g.servers[c.server].ip, c.addr
 	case stRenewing:
 		m.Type, m.Ciaddr, m.Flags = frame.Request, c.addr, 0
+		to = int(c.server)
 		if !g.cfg.Relay.IsValid() {
 			m.SrcIP, m.DstIP, m.DstMAC = c.addr, g.servers[c.server].ip, g.servers[c.server].mac
 		}
@@ -504,7 +519,7 @@ func (g *gen) send(idx uint32) {
 	default:
 		return
 	}
-	g.emit(m)
+	g.emitTo(m, to)
 	g.push(idx, c.seq)
 }
 
@@ -521,12 +536,32 @@ func (g *gen) baseRequest(idx uint32, m *frame.Message) {
 		copy(g.cid[1:], mac[:])
 		m.ClientID = g.cid[:]
 	}
-	if g.cfg.Relay.IsValid() {
-		srv := g.servers[0]
-		m.SrcMAC, m.DstMAC, m.SrcIP, m.DstIP = g.mac, srv.mac, g.cfg.Relay.As4(), srv.ip
+	if g.cfg.Relay.IsValid() { // destination set by emitTo
+		m.SrcMAC, m.SrcIP = g.mac, g.cfg.Relay.As4()
 		m.SrcPort, m.Giaddr, m.Hops = frame.ServerPort, g.cfg.Relay.As4(), 1
 		binary.BigEndian.PutUint32(g.scratch[:], idx)
 		m.CircuitID = g.scratch[:]
+	}
+}
+
+// toAll makes emitTo send to every relay target.
+const toAll = -1
+
+// emitTo sends m as is, or, when relaying, unicast to server index to (or
+// to every relay target with toAll).
+func (g *gen) emitTo(m *frame.Message, to int) {
+	if !g.cfg.Relay.IsValid() {
+		g.emit(m)
+		return
+	}
+	if to != toAll {
+		m.DstMAC, m.DstIP = g.servers[to].mac, g.servers[to].ip
+		g.emit(m)
+		return
+	}
+	for i := range g.cfg.Servers {
+		m.DstMAC, m.DstIP = g.servers[i].mac, g.servers[i].ip
+		g.emit(m)
 	}
 }
 
@@ -737,8 +772,9 @@ func (g *gen) giveBack(idx uint32) {
 	g.baseRequest(idx, m)
 	kind := stats.Release
 	srv := g.servers[c.server]
+	to := int(c.server)
 	if g.cfg.Decline {
-		kind = stats.Decline
+		kind, to = stats.Decline, toAll
 		m.Type, m.RequestedIP, m.ServerID = frame.Decline, c.addr, srv.ip
 	} else {
 		m.Type, m.Ciaddr, m.ServerID, m.Flags = frame.Release, c.addr, srv.ip, 0
@@ -746,7 +782,7 @@ func (g *gen) giveBack(idx uint32) {
 			m.SrcIP, m.DstIP, m.DstMAC = c.addr, srv.ip, srv.mac
 		}
 	}
-	g.emit(m)
+	g.emitTo(m, to)
 	g.st.Kinds[kind].Started++
 	g.st.Kinds[kind].Completed++
 	g.forget(idx)
@@ -792,23 +828,35 @@ func (g *gen) answerARP() {
 	g.txFrames = append(g.txFrames, buf[:frame.BuildARP(buf, &rep)])
 }
 
-// resolveServerMAC asks for the relay target's MAC by ARP.
-func (g *gen) resolveServerMAC(ctx context.Context) error {
-	req := frame.ARP{Op: frame.ARPRequest, SenderMAC: g.mac, SenderIP: g.cfg.Relay.As4(), TargetIP: g.cfg.Server.As4()}
+// resolveServerMACs asks for the relay targets' MACs by ARP.
+func (g *gen) resolveServerMACs(ctx context.Context) error {
+	buf := g.txBufs[0]
 	for try := 0; try < 30 && ctx.Err() == nil; try++ {
-		buf := g.txBufs[0]
-		_, _ = g.io.Send([][]byte{buf[:frame.BuildARP(buf, &req)]})
+		missing := 0
+		for i := range g.cfg.Servers {
+			if g.servers[i].mac != ([6]byte{}) {
+				continue
+			}
+			missing++
+			req := frame.ARP{Op: frame.ARPRequest, SenderMAC: g.mac, SenderIP: g.cfg.Relay.As4(), TargetIP: g.servers[i].ip}
+			_, _ = g.io.Send([][]byte{buf[:frame.BuildARP(buf, &req)]})
+		}
+		if missing == 0 {
+			return nil
+		}
 		_, err := g.io.Receive(100*time.Millisecond, func(b []byte) {
 			if frame.ParseARP(b, &g.arp) {
 				g.answerARP()
 			}
 		})
 		if err != nil {
-			return fmt.Errorf("resolve %s: %w", g.cfg.Server, err)
-		}
-		if g.servers[0].mac != ([6]byte{}) {
-			return nil
+			return fmt.Errorf("resolve relay targets: %w", err)
 		}
 	}
-	return fmt.Errorf("resolve %s by ARP: no reply in 3s (is the server on this link?)", g.cfg.Server)
+	for i, a := range g.cfg.Servers {
+		if g.servers[i].mac == ([6]byte{}) {
+			return fmt.Errorf("resolve %s by ARP: no reply in 3s (is the server on this link?)", a)
+		}
+	}
+	return ctx.Err()
 }

@@ -238,7 +238,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name: "relayed clients with option 82 and client id",
 			cfg: Config{Clients: 20, ClientID: true, Relay: netip.MustParseAddr("10.99.0.2"),
-				Server: netip.MustParseAddr("10.99.0.1"), ServerMAC: [6]byte{2, 0xaa, 0, 0, 0, 1}},
+				Servers: []netip.Addr{netip.MustParseAddr("10.99.0.1")}, ServerMAC: [6]byte{2, 0xaa, 0, 0, 0, 1}},
 			setup: func(f *fakeServer) {
 				f.checkRq = func(m *frame.Message) {
 					if m.Giaddr != [4]byte{10, 99, 0, 2} || len(m.CircuitID) != 4 || len(m.ClientID) != 7 || m.SrcPort != 67 || m.DstIP != [4]byte{10, 99, 0, 1} {

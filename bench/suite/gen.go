@@ -67,7 +67,11 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--timeout", timeout.String(),
 		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off", "--phase-marks"}
 	if !g.Direct && (scenario == "renew" || scenario == "mix") {
-		args = append(args, "--relay", topo.GenAddr.String(), "--server", topo.SrvAddr.String())
+		targets := topo.SrvAddr.String()
+		if topo.PeerAddr.IsValid() {
+			targets += "," + topo.PeerAddr.String()
+		}
+		args = append(args, "--relay", topo.GenAddr.String(), "--server", targets)
 	}
 	cmd := netns.Command(ctx, topo.GenNS, g.Binary, args...)
 	var stdout, stderr bytes.Buffer

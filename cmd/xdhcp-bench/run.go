@@ -36,7 +36,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	release := fs.Bool("release", false, "dora: RELEASE after every ACK")
 	decline := fs.Bool("decline", false, "dora: DECLINE after every ACK")
 	relay := fs.String("relay", "", "act as a relay with this giaddr (an address of --iface); needs --server")
-	server := fs.String("server", "", "server address for relayed traffic")
+	server := fs.String("server", "", "relay targets, comma-separated (e.g. both partners of a failover pair)")
 	legit := fs.Float64("legit-rate", 100, "flood: DORA starts per second by legitimate clients")
 	seed := fs.Uint("mac-seed", 0, "second byte of client MACs (0-255), to run several generators")
 	ioMode := fs.String("io", "recvmmsg", "receive engine: recvmmsg | ring (TPACKET_V3)")
@@ -69,8 +69,12 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 		if cfg.Relay, err = netip.ParseAddr(*relay); err != nil {
 			return fmt.Errorf("run: --relay: %w", err)
 		}
-		if cfg.Server, err = netip.ParseAddr(*server); err != nil {
-			return fmt.Errorf("run: --server (needed with --relay): %w", err)
+		for _, a := range strings.Split(*server, ",") {
+			addr, err := netip.ParseAddr(strings.TrimSpace(a))
+			if err != nil {
+				return fmt.Errorf("run: --server (needed with --relay): %w", err)
+			}
+			cfg.Servers = append(cfg.Servers, addr)
 		}
 		// Replies to the relay land on this host's port 67; hold it so
 		// the kernel does not answer them with ICMP port unreachable.
