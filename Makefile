@@ -12,9 +12,9 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # Debian packages the demo, the tests and the benchmarks use.
 DEMO_PKGS  := iproute2 isc-dhcp-client udhcpc dhcpcd-base isc-dhcp-relay
-TEST_PKGS  := $(DEMO_PKGS) kea-admin tshark dnsmasq-base
+TEST_PKGS  := $(DEMO_PKGS) kea-admin tshark dnsmasq-base isc-dhcp-server kea-dhcp4-server ethtool
 GEN_PKGS   := clang llvm libbpf-dev
-BENCH_PKGS := $(TEST_PKGS) kea-dhcp4-server isc-dhcp-server dnsmasq-base gnuplot-nox
+BENCH_PKGS := $(TEST_PKGS) gnuplot-nox
 
 .DEFAULT_GOAL := help
 
