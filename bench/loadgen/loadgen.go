@@ -694,7 +694,11 @@ func (g *gen) handle(b []byte) {
 	}
 	m := &g.msg
 	if err := frame.Parse(b, m); err != nil {
-		g.st.RxMalformed++
+		if errors.Is(err, frame.ErrNotDHCP) {
+			g.st.RxUnmatched++ // someone else's traffic
+		} else {
+			g.st.RxMalformed++
+		}
 		return
 	}
 	if m.Op != frame.OpReply {

@@ -81,7 +81,9 @@ func Open(iface string, cfg *Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open packet socket on %s: %w", iface, err)
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(htons(unix.ETH_P_ALL)))
+	// Protocol 0: the socket receives nothing until bind, which comes
+	// after the filter is attached, so no unfiltered frame is queued.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open packet socket on %s: %w", iface, err)
 	}

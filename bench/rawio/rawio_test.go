@@ -69,6 +69,10 @@ func TestSendReceiveFiltered(t *testing.T) {
 			deadline := time.Now().Add(3 * time.Second)
 			for len(got) < want && time.Now().Before(deadline) {
 				_, err := srv.Receive(50*time.Millisecond, func(b []byte) {
+					if len(b) < 14 || b[12] != 0x08 || b[13] != 0x00 {
+						t.Errorf("filter let through a non-IPv4 frame (ethertype %#x)", b[12:14])
+						return
+					}
 					var m frame.Message
 					if err := frame.Parse(b, &m); err != nil {
 						t.Errorf("parse received frame: %v", err)

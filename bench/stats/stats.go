@@ -141,8 +141,8 @@ type Set struct {
 	TxFrames     uint64
 	TxDropped    uint64 // frames the socket would not take
 	RxFrames     uint64
-	RxMalformed  uint64 // frames that failed to parse
-	RxUnmatched  uint64 // well-formed replies for no waiting client (late, duplicate, foreign)
+	RxMalformed  uint64 // DHCP frames that failed to parse
+	RxUnmatched  uint64 // replies for no waiting client (late, duplicate) and frames that are not DHCP
 	DupAddresses uint64 // ACKs for an address another live client holds
 	Skipped      uint64 // starts the rate asked for but no idle client was available
 }
