@@ -32,13 +32,21 @@ test: ## run every test (as root: namespaces, XDP, real DHCP clients)
 	@$(MAKE) --no-print-directory debs PKGS="$(TEST_PKGS)"
 	$(GO) test -count=1 -timeout 40m ./...
 
-bench: ## benchmark xdhcpd beside Kea and other servers with packet generators
+bench: ## benchmark xdhcpd beside Kea, ISC dhcpd and dnsmasq with packet generators (about 17 minutes, as root)
 	@$(MAKE) --no-print-directory debs PKGS="$(BENCH_PKGS)"
-	$(GO) run ./cmd/xdhcp-bench suite
+	$(GO) build -o $(BIN)/xdhcpd ./cmd/xdhcpd
+	$(GO) build -o $(BIN)/xdhcp-bench ./cmd/xdhcp-bench
+	$(BIN)/xdhcp-bench suite --xdhcpd $(BIN)/xdhcpd
 
-bench-quick: ## a short benchmark run (about 3 minutes)
+bench-quick: ## a short benchmark run: xdhcpd and Kea, short sweeps (about 3 minutes)
 	@$(MAKE) --no-print-directory debs PKGS="$(BENCH_PKGS)"
-	$(GO) run ./cmd/xdhcp-bench suite --quick
+	$(GO) build -o $(BIN)/xdhcpd ./cmd/xdhcpd
+	$(GO) build -o $(BIN)/xdhcp-bench ./cmd/xdhcp-bench
+	$(BIN)/xdhcp-bench suite --xdhcpd $(BIN)/xdhcpd --quick
+
+bench-flood: ## the XDP flood benchmark: a load-balanced pair under a DISCOVER flood, XDP native/generic/off
+	@$(MAKE) --no-print-directory debs PKGS="$(TEST_PKGS)"
+	$(GO) test -run '^$$' -bench BenchmarkFloodPair -benchtime 1x ./internal/e2e/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
@@ -60,4 +68,4 @@ debs:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-.PHONY: help build generate test bench bench-quick lint demo clean debs
+.PHONY: help build generate test bench bench-quick bench-flood lint demo clean debs
