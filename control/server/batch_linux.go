@@ -109,7 +109,15 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4) {
 	case !isZero(req.GatewayIPAddr):
 		o.addUDP(addr4(req.GatewayIPAddr), serverPort, reply)
 	case !isZero(req.ClientIPAddr) && reply.MessageType() != dhcpv4.MessageTypeNak:
-		o.addUDP(addr4(req.ClientIPAddr), clientPort, reply)
+		ci := addr4(req.ClientIPAddr)
+		if o.ifc.onLink(ci) && len(req.ClientHWAddr) == 6 {
+			// On the link: straight to the client's hardware address, as
+			// for a client without an address, so renewals from many
+			// clients need no ARP entries in the kernel's shared table.
+			o.addLink(ci, req.ClientHWAddr, reply)
+		} else {
+			o.addUDP(ci, clientPort, reply)
+		}
 	case req.IsBroadcast() || reply.MessageType() == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
 		o.addLink(netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, reply)
 	default:

@@ -17,7 +17,10 @@
 // # Where replies go
 //
 //   - giaddr set: to the relay, giaddr:67, by UDP.
-//   - ciaddr set (renewing, rebinding, inform): to ciaddr:68, by UDP.
+//   - ciaddr set (renewing, rebinding, inform): to ciaddr:68; through the
+//     packet socket at the client's hardware address when ciaddr is in one
+//     of the interface's subnets (no ARP entry needed per client), else by
+//     UDP through the kernel's routing.
 //   - NAK, or the client asked for broadcast: 255.255.255.255:68 on the link.
 //   - otherwise: to yiaddr:68 at the client's hardware address, through the
 //     packet socket, so a client without an address still gets its OFFER.

@@ -73,6 +73,10 @@ type iface struct {
 	name   string
 	index  int
 	addr   netip.Addr // source of direct replies
+	// subnets are the interface's own IPv4 subnets at start: a renewing
+	// client in one of them is on the link and answered at its hardware
+	// address, without an ARP entry per client in the kernel.
+	subnets []netip.Prefix
 	mode   string     // how packets are filtered before the control plane
 	conn   *net.UDPConn
 	sender *linkSender
@@ -133,6 +137,9 @@ func (s *Server) openInterfaces(names []string) ([]handler.Link, error) {
 		}
 		if len(link.Addrs) > 0 {
 			ifc.addr = link.Addrs[0].Addr()
+		}
+		for _, p := range link.Addrs {
+			ifc.subnets = append(ifc.subnets, p.Masked())
 		}
 		s.ifaces = append(s.ifaces, ifc)
 		if ifc.conn, err = listenUDP(name); err != nil {
@@ -394,6 +401,16 @@ func (ifc *iface) srcAddr() netip.Addr {
 }
 
 func isZero(ip net.IP) bool { return ip == nil || ip.IsUnspecified() }
+
+// onLink reports whether a is in one of the interface's own subnets.
+func (ifc *iface) onLink(a netip.Addr) bool {
+	for _, p := range ifc.subnets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
 
 // summaryEvery is how often housekeeping logs what the server did, at info.
 const summaryEvery = time.Minute
