@@ -70,16 +70,16 @@ type Server struct {
 }
 
 type iface struct {
-	name   string
-	index  int
-	addr   netip.Addr // source of direct replies
+	name  string
+	index int
+	addr  netip.Addr // source of direct replies
 	// subnets are the interface's own IPv4 subnets at start: a renewing
 	// client in one of them is on the link and answered at its hardware
 	// address, without an ARP entry per client in the kernel.
 	subnets []netip.Prefix
-	mode   string     // how packets are filtered before the control plane
-	conn   *net.UDPConn
-	sender *linkSender
+	mode    string // how packets are filtered before the control plane
+	conn    *net.UDPConn
+	sender  *linkSender
 }
 
 // New opens the serving interfaces, rebuilds every scope's allocator from
