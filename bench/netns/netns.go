@@ -6,13 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	vnetns "github.com/vishvananda/netns"
+	inetns "github.com/xdhcp/xdhcp/internal/netns"
 )
 
 // Default addressing of the topology; 10.99.0.0/16 is private to the
@@ -207,24 +206,6 @@ func ip(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// Do runs fn on a fresh OS thread switched into the named namespace.
-// Sockets opened inside fn stay in that namespace. The thread is never
-// switched back: it stays locked and is discarded when fn returns.
-func Do(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // no Unlock: the thread dies with this goroutine
-		target, err := vnetns.GetFromName(ns)
-		if err != nil {
-			errc <- fmt.Errorf("open netns %s: %w", ns, err)
-			return
-		}
-		defer target.Close()
-		if err := vnetns.Set(target); err != nil {
-			errc <- fmt.Errorf("enter netns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// Do runs fn on an OS thread switched into the named namespace; sockets
+// opened inside fn stay in that namespace (internal/netns.DoIn).
+func Do(ns string, fn func() error) error { return inetns.DoIn(ns, fn) }
