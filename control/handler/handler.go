@@ -218,7 +218,7 @@ func (h *Handler) discover(req Request) Result {
 			h.log.Debug("offer refused", zap.Stringer("scope", s.Config.Subnet), zap.Error(err))
 			continue
 		}
-		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)))
+		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)), reservedHostname(s, c))
 		return Result{Outcome: Offered, Reply: reply, Scope: s}
 	}
 	if !served && silenced {
@@ -288,7 +288,8 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, ren
 	if !h.answers(s, renewing) {
 		return Result{Outcome: DropFailoverState, Scope: s}
 	}
-	c.Hostname = hostnameFor(s, c, m)
+	reserved := reservedHostname(s, c)
+	c.Hostname = hostnameFor(reserved, m)
 	l, err := s.Alloc.Request(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)), req.Now)
 	if err != nil {
 		if ce := h.log.Check(zap.DebugLevel, "request refused"); ce != nil {
@@ -301,7 +302,7 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, ren
 		}
 		return Result{Outcome: Naked, Reply: h.nak(m), Scope: s}
 	}
-	reply := h.reply(m, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now))
+	reply := h.reply(m, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now), reserved)
 	return Result{Outcome: Acked, Reply: reply, Lease: &l, Scope: s}
 }
 
@@ -351,7 +352,7 @@ func (h *Handler) inform(req Request) Result {
 	if s == nil {
 		return Result{Outcome: DropNoScope}
 	}
-	reply := h.reply(m, dhcpv4.MessageTypeAck, s, netip.Addr{}, 0)
+	reply := h.reply(m, dhcpv4.MessageTypeAck, s, netip.Addr{}, 0, reservedHostname(s, clientOf(m)))
 	return Result{Outcome: Informed, Reply: reply, Scope: s}
 }
 
@@ -379,12 +380,13 @@ func (h *Handler) bootp(req Request) Result {
 		if err != nil {
 			continue
 		}
-		c.Hostname = hostnameFor(s, c, m)
+		reserved := reservedHostname(s, c)
+		c.Hostname = hostnameFor(reserved, m)
 		l, err := s.Alloc.Request(c, ip, s.Config.LeaseTime.D(), req.Now)
 		if err != nil {
 			continue
 		}
-		return Result{Outcome: BootpReplied, Reply: h.bootReply(m, s, ip), Lease: &l, Scope: s}
+		return Result{Outcome: BootpReplied, Reply: h.bootReply(m, s, ip, reserved), Lease: &l, Scope: s}
 	}
 	if !served {
 		return Result{Outcome: DropProtocol}
@@ -431,10 +433,10 @@ func clientOf(m *dhcpv4.DHCPv4) alloc.Client {
 	return c
 }
 
-// hostnameFor prefers the reservation's hostname over the client's option 12.
-func hostnameFor(s *Scope, c alloc.Client, m *dhcpv4.DHCPv4) string {
-	if r, ok := s.Alloc.Reservation(c); ok && r.Hostname != "" {
-		return r.Hostname
+// hostnameFor prefers the reservation's host name over the client's option 12.
+func hostnameFor(reserved string, m *dhcpv4.DHCPv4) string {
+	if reserved != "" {
+		return reserved
 	}
 	name := m.HostName()
 	if len(name) > 255 {

@@ -9,11 +9,14 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/xdhcp/xdhcp/control/alloc"
 )
 
 // reply builds an OFFER or ACK (RFC 2131 table 3). A zero yiaddr with a
 // zero lease time is the ACK to an INFORM: no address, no lease times.
-func (h *Handler) reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration) *dhcpv4.DHCPv4 {
+// reservedName is the client's reservation's host name, "" for none.
+func (h *Handler) reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration, reservedName string) *dhcpv4.DHCPv4 {
 	r := h.header(req)
 	opts := r.Options
 	opts[uint8(dhcpv4.OptionDHCPMessageType)] = []byte{byte(typ)}
@@ -26,18 +29,18 @@ func (h *Handler) reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, s *Scope, yi
 	} else {
 		r.ClientIPAddr = req.ClientIPAddr
 	}
-	h.addConfigured(r, req, s)
+	h.addConfigured(r, req, s, reservedName)
 	return r
 }
 
 // bootReply builds the BOOTREPLY to an RFC 951 request: no message type and
 // no lease time, the configured options in the vendor area.
-func (h *Handler) bootReply(req *dhcpv4.DHCPv4, s *Scope, yiaddr netip.Addr) *dhcpv4.DHCPv4 {
+func (h *Handler) bootReply(req *dhcpv4.DHCPv4, s *Scope, yiaddr netip.Addr, reservedName string) *dhcpv4.DHCPv4 {
 	r := h.header(req)
 	r.YourIPAddr = ip(yiaddr)
 	r.ServerIPAddr = ip(h.serverID)
 	delete(r.Options, uint8(dhcpv4.OptionServerIdentifier))
-	h.addConfigured(r, req, s)
+	h.addConfigured(r, req, s, reservedName)
 	return r
 }
 
@@ -87,7 +90,7 @@ func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 // addConfigured adds the subnet mask, the reservation's host name and the
 // scope's options. With a parameter request list only the requested options
 // go out (RFC 2132 §9.8); without one, all configured options do.
-func (h *Handler) addConfigured(r, req *dhcpv4.DHCPv4, s *Scope) {
+func (h *Handler) addConfigured(r, req *dhcpv4.DHCPv4, s *Scope, reservedName string) {
 	mask := net.CIDRMask(s.Config.Subnet.Bits(), 32)
 	r.Options[uint8(dhcpv4.OptionSubnetMask)] = []byte(mask)
 	prl := req.Options.Get(dhcpv4.OptionParameterRequestList)
@@ -97,13 +100,14 @@ func (h *Handler) addConfigured(r, req *dhcpv4.DHCPv4, s *Scope) {
 		}
 		r.Options[code] = val
 	}
-	if name := reservedHostname(s, req); name != "" {
-		r.Options[uint8(dhcpv4.OptionHostName)] = []byte(name)
+	if reservedName != "" {
+		r.Options[uint8(dhcpv4.OptionHostName)] = []byte(reservedName)
 	}
 }
 
-func reservedHostname(s *Scope, req *dhcpv4.DHCPv4) string {
-	if res, ok := s.Alloc.Reservation(clientOf(req)); ok {
+// reservedHostname is the host name of c's reservation in s, "" for none.
+func reservedHostname(s *Scope, c alloc.Client) string {
+	if res, ok := s.Alloc.Reservation(c); ok {
 		return res.Hostname
 	}
 	return ""
