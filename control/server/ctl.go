@@ -168,10 +168,14 @@ func (s *Server) Leases(req api.Request) ([]api.Lease, error) {
 	out := []api.Lease{}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// Scopes come in address order and do not overlap, so sorting each
+	// scope's leases by address sorts the whole list.
+	var found []lease.Lease
 	for _, sc := range s.h.Scopes() {
 		if scope.IsValid() && sc.Config.Subnet != scope.Masked() {
 			continue
 		}
+		found = found[:0]
 		sc.Alloc.Leases(func(l lease.Lease) bool {
 			if ip.IsValid() && l.IP != ip {
 				return true
@@ -179,13 +183,14 @@ func (s *Server) Leases(req api.Request) ([]api.Lease, error) {
 			if mac != nil && !bytes.Equal(l.HWAddr, mac) {
 				return true
 			}
-			out = append(out, apiLease(l, sc.Config.Subnet))
+			found = append(found, l)
 			return true
 		})
+		slices.SortFunc(found, func(a, b lease.Lease) int { return a.IP.Compare(b.IP) })
+		for _, l := range found {
+			out = append(out, apiLease(l, sc.Config.Subnet))
+		}
 	}
-	slices.SortFunc(out, func(a, b api.Lease) int {
-		return netip.MustParseAddr(a.IP).Compare(netip.MustParseAddr(b.IP))
-	})
 	return out, nil
 }
 
