@@ -105,6 +105,7 @@ type Status struct {
 	OwnedBuckets     int
 	Serving          ServingPolicy
 	Counters         Counters
+	ReplicationLag   Lag // committed binding queued → partner's BNDACK
 }
 
 // Counters are the engine's event counts since start.

@@ -42,8 +42,9 @@ type Peer struct {
 	doneMu sync.Mutex
 	done   map[*link]chan struct{}
 
-	queue updateQueue // shared with Updated
-	mclt  mcltState   // shared with LeaseTime
+	queue updateQueue  // shared with Updated
+	mclt  mcltState    // shared with LeaseTime
+	lag   lagHistogram // replication lag, read by Status
 
 	// Everything below is owned by the Run goroutine.
 	machine        *fsm.Machine
@@ -117,6 +118,7 @@ func New(cfg Config, deps Deps, log *zap.Logger) (*Peer, error) {
 	}
 	p.queue.init()
 	p.mclt.init(cfg.MCLT)
+	p.lag.init()
 	p.primaryBuckets = loadbalance.SplitBuckets(cfg.SplitPercent)
 	return p, nil
 }
@@ -525,6 +527,7 @@ func (p *Peer) Status() Status {
 	defer p.statusMu.Unlock()
 	s := p.status
 	s.PendingUpdates = p.queue.len()
+	s.ReplicationLag = p.lag.snapshot()
 	return s
 }
 

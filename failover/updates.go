@@ -17,6 +17,10 @@ type queued struct {
 	l       lease.Lease
 	seq     uint64        // enqueue order; newer updates of an address supersede older ones
 	desired time.Duration // the lease time the server wanted, for the potential expiry
+	// queuedAt is when the server first queued this (still unsent) change
+	// through Updated; zero for resends, transfers and UPDREQALL answers,
+	// which the replication lag does not measure.
+	queuedAt time.Time
 }
 
 // updateQueue holds bindings not yet sent, coalescing repeated updates of
@@ -32,10 +36,20 @@ type updateQueue struct {
 func (q *updateQueue) init() { q.items = map[netip.Addr]queued{} }
 
 func (q *updateQueue) push(l lease.Lease, desired time.Duration) uint64 {
+	return q.pushAt(l, desired, time.Time{})
+}
+
+// pushAt queues l as a change the server committed at (for the lag
+// histogram). A change coalesced with an unsent older one keeps the older
+// one's time: its BNDACK is what replicates both.
+func (q *updateQueue) pushAt(l lease.Lease, desired time.Duration, at time.Time) uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if prev, ok := q.items[l.IP]; ok && !prev.queuedAt.IsZero() && (at.IsZero() || prev.queuedAt.Before(at)) {
+		at = prev.queuedAt
+	}
 	q.seq++
-	it := queued{l: l, seq: q.seq, desired: desired}
+	it := queued{l: l, seq: q.seq, desired: desired, queuedAt: at}
 	q.items[l.IP] = it
 	q.fifo = append(q.fifo, it)
 	return q.seq
@@ -161,7 +175,7 @@ func (p *Peer) Updated(l lease.Lease) {
 	if !ok && l.State == lease.StateActive {
 		desired = l.Expiry.Sub(l.Start)
 	}
-	p.queue.push(l, desired)
+	p.queue.pushAt(l, desired, p.now())
 	select {
 	case p.notify <- struct{}{}:
 	default:
@@ -319,6 +333,9 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 			zap.Uint8("reason", r), zap.ByteString("message", msg))
 	} else {
 		p.count(func(c *Counters) { c.UpdatesAcked++ })
+		if !f.item.queuedAt.IsZero() {
+			p.lag.observe(now.Sub(f.item.queuedAt))
+		}
 		p.mclt.ack(f.item.l.IP, f.pot)
 		if h, ok := p.deps.(AckHandler); ok && endsBinding(f.item.l.State) {
 			h.BindingAcked(f.item.l)

@@ -152,6 +152,17 @@ func (c cli) leases(ctx context.Context, args []string, stderr io.Writer) error 
 	return nil
 }
 
+// lagLine summarises the replication lag histogram.
+func lagLine(l api.LagSummary) string {
+	if l.Count == 0 {
+		return "no update acknowledged yet"
+	}
+	d := func(sec float64) time.Duration {
+		return time.Duration(sec * float64(time.Second)).Round(time.Microsecond)
+	}
+	return fmt.Sprintf("%d updates acknowledged; lag mean %s, p50 ≈%s, p99 ≈%s", l.Count, d(l.MeanSeconds), d(l.P50Seconds), d(l.P99Seconds))
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -280,6 +291,7 @@ func (c cli) failover(ctx context.Context, args []string) error {
 		skew += " (WARNING: over the configured bound)"
 	}
 	fmt.Fprintf(c.out, "updates:      %d unacked, %d pending; clock skew %s\n", st.UnackedUpdates, st.PendingUpdates, skew)
+	fmt.Fprintf(c.out, "replication:  %s\n", lagLine(st.ReplicationLag))
 	keys := make([]string, 0, len(st.Counters))
 	for k := range st.Counters {
 		keys = append(keys, k)

@@ -6,13 +6,18 @@ import (
 	"github.com/xdhcp/xdhcp/failover"
 )
 
-// failoverCollector exports the failover engine's state and counters.
+// failoverStatuser is the part of *failover.Peer the collector reads.
+type failoverStatuser interface{ Status() failover.Status }
+
+// failoverCollector exports the failover engine's state, counters and
+// replication lag.
 type failoverCollector struct {
-	peer                                *failover.Peer
+	peer                                failoverStatuser
 	state, unacked, pending, up, events *prometheus.Desc
+	lag                                 *prometheus.Desc
 }
 
-func newFailoverCollector(peer *failover.Peer) *failoverCollector {
+func newFailoverCollector(peer failoverStatuser) *failoverCollector {
 	return &failoverCollector{
 		peer: peer,
 		state: prometheus.NewDesc("xdhcp_failover_state",
@@ -25,11 +30,13 @@ func newFailoverCollector(peer *failover.Peer) *failoverCollector {
 			"1 while the connection to the partner is up.", nil, nil),
 		events: prometheus.NewDesc("xdhcp_failover_events_total",
 			"Failover engine events since start.", []string{"event"}, nil),
+		lag: prometheus.NewDesc("xdhcp_failover_replication_lag_seconds",
+			"Seconds from a committed binding being queued for the partner to the partner's BNDACK accepting it.", nil, nil),
 	}
 }
 
 func (c *failoverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.unacked, c.pending, c.up, c.events} {
+	for _, d := range []*prometheus.Desc{c.state, c.unacked, c.pending, c.up, c.events, c.lag} {
 		ch <- d
 	}
 }
@@ -44,6 +51,8 @@ func (c *failoverCollector) Collect(ch chan<- prometheus.Metric) {
 		connected = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, connected)
+	lag := st.ReplicationLag
+	ch <- prometheus.MustNewConstHistogram(c.lag, lag.Count, lag.Sum, lag.Cumulative())
 	k := st.Counters
 	for name, v := range map[string]uint64{
 		"connection": k.Connections, "auth-failure": k.AuthFailures, "malformed": k.Malformed, "timeout": k.Timeouts,

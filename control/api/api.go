@@ -105,6 +105,17 @@ type FailoverStatus struct {
 	Answering        string            `json:"answering"`  // all, renewals, none
 	Allocating       string            `json:"allocating"` // own share, all, none
 	Counters         map[string]uint64 `json:"counters"`
+	ReplicationLag   LagSummary        `json:"replication-lag"`
+}
+
+// LagSummary summarises the replication lag histogram (committed binding
+// queued for the partner → partner's BNDACK); quantiles are estimates
+// interpolated inside the histogram's exponential buckets.
+type LagSummary struct {
+	Count       uint64  `json:"count"`
+	MeanSeconds float64 `json:"mean-seconds"`
+	P50Seconds  float64 `json:"p50-seconds"`
+	P99Seconds  float64 `json:"p99-seconds"`
 }
 
 // Reload is the answer to CmdReload.

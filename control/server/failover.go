@@ -385,6 +385,8 @@ func failoverStatus(st failover.Status) api.FailoverStatus {
 			"updates-rejected": c.UpdatesRejected, "updates-received": c.UpdatesReceived,
 			"apply-failures": c.ApplyFailures, "addresses-moved": c.AddressesMoved,
 		},
+		ReplicationLag: api.LagSummary{Count: st.ReplicationLag.Count, MeanSeconds: st.ReplicationLag.Mean().Seconds(),
+			P50Seconds: st.ReplicationLag.Quantile(0.5).Seconds(), P99Seconds: st.ReplicationLag.Quantile(0.99).Seconds()},
 	}
 	return out
 }
