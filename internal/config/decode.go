@@ -26,6 +26,8 @@ type meta struct {
 	address     place
 	globalLines map[uint8]int
 	burstSet    bool
+	sourceBurst bool // source-limit.burst was given
+	budgetBurst bool // discover-budget.burst was given
 	scopes      []scopeMeta
 	failover    *failoverMeta
 }
@@ -158,18 +160,42 @@ func checkListen(s string) string {
 func (w *walker) dataplane(n *yaml.Node, path string, d *Dataplane, m *meta) {
 	w.mapping(n, path, []field{
 		{"mode", choiceField(w, &d.Mode, DataplaneAuto, DataplaneNative, DataplaneGeneric, DataplaneOff)},
-		{"rate-limit", func(n *yaml.Node, p string) {
-			w.mapping(n, p, []field{
-				{"per-client-pps", intField(w, &d.RateLimit.PerClientPPS, 0, 1_000_000)},
-				{"burst", func(n *yaml.Node, p string) {
-					m.burstSet = true
-					intField(w, &d.RateLimit.Burst, 1, 2_000_000)(n, p)
-				}},
-				{"table-size", intField(w, &d.RateLimit.TableSize, 1, 1<<24)},
-			})
-		}},
+		{"rate-limit", w.tokenBucket(tokenBucketFields{ppsKey: "per-client-pps", pps: &d.RateLimit.PerClientPPS,
+			burst: &d.RateLimit.Burst, burstSet: &m.burstSet, tableSize: &d.RateLimit.TableSize, maxPPS: 1_000_000})},
 		{"secs-bypass", intField(w, &d.SecsBypass, 0, math.MaxUint16)},
+		{"source-limit", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.SourceLimit.PPS,
+			burst: &d.SourceLimit.Burst, burstSet: &m.sourceBurst, tableSize: &d.SourceLimit.TableSize, maxPPS: 1_000_000})},
+		{"discover-budget", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.DiscoverBudget.PPS,
+			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000})},
 	})
+}
+
+// tokenBucketFields names where a token bucket section of dataplane is
+// decoded to. tableSize is nil for a bucket without a table.
+type tokenBucketFields struct {
+	ppsKey    string
+	pps       *uint32
+	burst     *uint32
+	burstSet  *bool
+	tableSize *uint32
+	maxPPS    int64 // burst may be up to twice this
+}
+
+// tokenBucket decodes a rate, burst and table size mapping.
+func (w *walker) tokenBucket(f tokenBucketFields) func(*yaml.Node, string) {
+	return func(n *yaml.Node, p string) {
+		fields := []field{
+			{f.ppsKey, intField(w, f.pps, 0, f.maxPPS)},
+			{"burst", func(n *yaml.Node, p string) {
+				*f.burstSet = true
+				intField(w, f.burst, 1, 2*f.maxPPS)(n, p)
+			}},
+		}
+		if f.tableSize != nil {
+			fields = append(fields, field{"table-size", intField(w, f.tableSize, 1, 1<<24)})
+		}
+		w.mapping(n, p, fields)
+	}
 }
 
 // scope decodes one scope. ok is false when it is not a mapping at all.

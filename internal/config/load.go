@@ -41,6 +41,7 @@ const (
 	DefaultDeclineHold   = Duration(24 * time.Hour)
 	DefaultCommitBatch   = 512
 	DefaultRateTableSize = 65536
+	DefaultSourcePPS     = 20 // per source: a handful of devices behind one port, each a few packets a second
 )
 
 // defaults returns a Config holding every default; decoding overwrites what
@@ -58,8 +59,12 @@ func defaults() *Config {
 			Workers:       4 * runtime.GOMAXPROCS(0),
 			CommitBatch:   DefaultCommitBatch,
 		},
-		Options:   Options{},
-		Dataplane: Dataplane{Mode: DataplaneAuto, RateLimit: RateLimit{TableSize: DefaultRateTableSize}},
+		Options: Options{},
+		Dataplane: Dataplane{
+			Mode:        DataplaneAuto,
+			RateLimit:   RateLimit{TableSize: DefaultRateTableSize},
+			SourceLimit: SourceLimit{PPS: DefaultSourcePPS, TableSize: DefaultRateTableSize},
+		},
 	}
 }
 

@@ -36,6 +36,12 @@ type Dataplane struct {
 	Mode       DataplaneMode `yaml:"mode"`        // auto|native|generic|off; default auto
 	RateLimit  RateLimit     `yaml:"rate-limit"`  // per-client flood guard; off when PerClientPPS is 0
 	SecsBypass int           `yaml:"secs-bypass"` // a client whose secs field is at least this is answered whatever its hash bucket; 0 disables; default 0 (failover sets it)
+	// SourceLimit is the per-source flood guard (Ethernet source and VLAN
+	// tags, or relay address and option 82); off when PPS is 0.
+	SourceLimit SourceLimit `yaml:"source-limit"`
+	// DiscoverBudget caps the DISCOVERs (and BOOTP requests) passed to the
+	// control plane, from everyone together; off when PPS is 0.
+	DiscoverBudget DiscoverBudget `yaml:"discover-budget"`
 }
 
 // DataplaneMode selects how the XDP program is attached.
@@ -54,6 +60,24 @@ type RateLimit struct {
 	PerClientPPS uint32 `yaml:"per-client-pps"` // sustained packets per second per client; 0 disables
 	Burst        uint32 `yaml:"burst"`          // bucket depth; default 2*PerClientPPS
 	TableSize    uint32 `yaml:"table-size"`     // LRU entries; default 65536
+}
+
+// SourceLimit is the token bucket per source of the flood guard. A source
+// is where a frame entered the network: for a direct client the Ethernet
+// source address with the VLAN IDs, for a relayed one the relay's giaddr
+// with its option 82 (the subscriber port). Relayed frames without option
+// 82 are not source limited.
+type SourceLimit struct {
+	PPS       uint32 `yaml:"pps"`        // sustained packets per second per source; 0 disables; default DefaultSourcePPS
+	Burst     uint32 `yaml:"burst"`      // bucket depth; default 2*PPS
+	TableSize uint32 `yaml:"table-size"` // LRU entries; default 65536
+}
+
+// DiscoverBudget is one token bucket shared by every DISCOVER and BOOTP
+// request that passes the other guards.
+type DiscoverBudget struct {
+	PPS   uint32 `yaml:"pps"`   // sustained DISCOVERs per second passed on; 0 disables (the default)
+	Burst uint32 `yaml:"burst"` // bucket depth; default PPS/10, at least 1
 }
 
 // Protocol says which kinds of client a scope answers.

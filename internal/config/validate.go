@@ -20,6 +20,12 @@ func (w *walker) validate(cfg *Config, m *meta) {
 	if rl := &cfg.Dataplane.RateLimit; !m.burstSet {
 		rl.Burst = 2 * rl.PerClientPPS
 	}
+	if sl := &cfg.Dataplane.SourceLimit; !m.sourceBurst {
+		sl.Burst = 2 * sl.PPS
+	}
+	if db := &cfg.Dataplane.DiscoverBudget; !m.budgetBurst {
+		db.Burst = DiscoverBudgetBurst(db.PPS)
+	}
 	_, globalRouters := cfg.Options[3]
 	if routes, ok := cfg.Options[121]; ok && globalRouters && !hasDefaultRoute(routes) {
 		w.bad(m.globalLines[121], "options.classless-static-routes", "%s", routesWithoutDefault)
@@ -241,4 +247,13 @@ func excluded(s Scope, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// DiscoverBudgetBurst is the discover budget's default depth for pps: a
+// tenth of a second's worth, at least 1 (0 when the budget is off).
+func DiscoverBudgetBurst(pps uint32) uint32 {
+	if pps == 0 {
+		return 0
+	}
+	return max(pps/10, 1)
 }
