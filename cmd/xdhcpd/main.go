@@ -95,10 +95,11 @@ func serve(ctx context.Context, log *zap.Logger, cfg *config.Config, cfgPath str
 		return err
 	}
 	store, err := lease.Open(lease.Options{
-		Dir:      cfg.Server.DataDir,
-		MaxBatch: cfg.Server.CommitBatch,
-		Log:      log.Named("store"),
-		OnCommit: storeMetrics.Observe,
+		Dir:         cfg.Server.DataDir,
+		MaxBatch:    cfg.Server.CommitBatch,
+		CommitDelay: time.Duration(cfg.Server.CommitDelay),
+		Log:         log.Named("store"),
+		OnCommit:    storeMetrics.Observe,
 	})
 	if err != nil {
 		return fmt.Errorf("server.data-dir: %w", err)

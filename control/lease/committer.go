@@ -34,11 +34,14 @@ const errorLogEvery = 10 * time.Second
 type committer struct {
 	s    *Store
 	wake chan struct{} // capacity 1: "pending is not empty or closed"
+	full chan struct{} // capacity 1: "pending holds MaxBatch writes", ends a CommitDelay wait
 	done chan struct{} // closed when the goroutine exits
 
-	mu      sync.Mutex
-	pending []*request
-	closed  bool
+	mu            sync.Mutex
+	pending       []*request
+	pendingWrites int       // writes in pending
+	oldest        time.Time // when pending last became non-empty
+	closed        bool
 
 	// Owned by the committer goroutine.
 	batch    []*request
@@ -48,7 +51,7 @@ type committer struct {
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &committer{s: s, wake: make(chan struct{}, 1), full: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -61,10 +64,23 @@ func (c *committer) enqueue(r *request) {
 		r.done(ErrClosed)
 		return
 	}
+	if len(c.pending) == 0 && c.s.opts.CommitDelay > 0 {
+		c.oldest = time.Now()
+	}
 	c.pending = append(c.pending, r)
+	c.pendingWrites += len(r.writes)
+	full := c.pendingWrites >= c.s.opts.MaxBatch
 	c.mu.Unlock()
+	signal(c.wake)
+	if full {
+		signal(c.full)
+	}
+}
+
+// signal wakes the receiver of a capacity-1 channel without blocking.
+func signal(ch chan struct{}) {
 	select {
-	case c.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -89,17 +105,19 @@ func (c *committer) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	signal(c.wake)
+	signal(c.full)
 	<-c.done
 }
 
 func (c *committer) run() {
 	defer close(c.done)
+	var timer *time.Timer
 	for range c.wake {
 		for {
+			if c.s.opts.CommitDelay > 0 {
+				timer = c.gather(timer)
+			}
 			n, closed := c.take()
 			if n == 0 {
 				if closed {
@@ -110,6 +128,35 @@ func (c *committer) run() {
 			c.commit(n)
 		}
 	}
+}
+
+// gather waits until the oldest pending request has waited CommitDelay,
+// MaxBatch writes are pending, or the store is closing, so that one
+// synced commit carries what arrived meanwhile. It returns the timer for
+// reuse.
+func (c *committer) gather(timer *time.Timer) *time.Timer {
+	select { // a stale "full" from a batch already taken must not cut this wait short
+	case <-c.full:
+	default:
+	}
+	c.mu.Lock()
+	wait := time.Until(c.oldest.Add(c.s.opts.CommitDelay))
+	skip := c.closed || len(c.pending) == 0 || c.pendingWrites >= c.s.opts.MaxBatch || wait <= 0
+	c.mu.Unlock()
+	if skip {
+		return timer
+	}
+	if timer == nil {
+		timer = time.NewTimer(wait)
+	} else {
+		timer.Reset(wait)
+	}
+	select {
+	case <-timer.C:
+	case <-c.full:
+		timer.Stop()
+	}
+	return timer
 }
 
 // take moves up to MaxBatch writes' worth of requests (always at least
@@ -131,6 +178,12 @@ func (c *committer) take() (writes int, closed bool) {
 	rest := copy(c.pending, c.pending[i:])
 	clear(c.pending[rest:])
 	c.pending = c.pending[:rest]
+	c.pendingWrites -= writes
+	if rest > 0 {
+		// What stays behind has waited at least as long as the batch just
+		// taken: commit it next without a further delay.
+		c.oldest = time.Time{}
+	}
 	return writes, c.closed
 }
 

@@ -335,6 +335,68 @@ func TestGroupCommitBatches(t *testing.T) {
 	}
 }
 
+// TestCommitDelayGathers checks the group-commit delay: requests that
+// arrive while the oldest waits go into one commit, a full batch does not
+// wait out the delay, and Close does not wait for it either.
+func TestCommitDelayGathers(t *testing.T) {
+	tests := []struct {
+		name        string
+		delay       time.Duration
+		maxBatch    int
+		requests    int
+		wantBatches []int
+	}{
+		{"requests within the delay share a commit", time.Hour, 512, 0, nil}, // filled in below
+		{"a full batch commits before the delay", time.Hour, 4, 4, []int{4}},
+		{"no delay: the first request commits alone", 0, 512, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var batches []int
+			s := mustOpen(t, Options{InMemory: true, MaxBatch: tt.maxBatch, CommitDelay: tt.delay, Log: zaptest.NewLogger(t),
+				OnCommit: func(n int, _ time.Duration) { mu.Lock(); batches = append(batches, n); mu.Unlock() }})
+			switch tt.name {
+			case "requests within the delay share a commit":
+				// An hour's delay, yet Close must commit both at once.
+				done := make(chan error, 2)
+				s.CommitAsync(sampleLease(addr("10.0.0.1")), func(err error) { done <- err })
+				s.CommitAsync(sampleLease(addr("10.0.0.2")), func(err error) { done <- err })
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					if err := <-done; err != nil {
+						t.Fatal(err)
+					}
+				}
+				tt.wantBatches = []int{2}
+			case "no delay: the first request commits alone":
+				if err := s.Commit(context.Background(), sampleLease(addr("10.0.0.1"))); err != nil {
+					t.Fatal(err)
+				}
+				tt.wantBatches = []int{1}
+			default:
+				// One request of MaxBatch leases: full, so an hour's delay
+				// must not hold it.
+				leases := make([]Lease, tt.requests)
+				for i := range leases {
+					leases[i] = sampleLease(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}))
+				}
+				if err := s.Commit(context.Background(), leases...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mu.Lock()
+			got := append([]int(nil), batches...)
+			mu.Unlock()
+			if !reflect.DeepEqual(got, tt.wantBatches) {
+				t.Fatalf("batch sizes %v, want %v", got, tt.wantBatches)
+			}
+		})
+	}
+}
+
 func TestCloseFlushesQueuedCommits(t *testing.T) {
 	dir := t.TempDir()
 	h := newHoldCommitter()
@@ -411,6 +473,7 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		{"no dir", Options{}},
 		{"dir with in-memory", Options{Dir: "/tmp/x", InMemory: true}},
 		{"negative MaxBatch", Options{InMemory: true, MaxBatch: -1}},
+		{"negative CommitDelay", Options{InMemory: true, CommitDelay: -time.Millisecond}},
 		{"dir is a file", Options{Dir: "/dev/null/leases"}},
 	}
 	for _, tt := range tests {

@@ -60,6 +60,7 @@ func TestParseMinimalGetsDefaults(t *testing.T) {
 		{"decline-hold", s.DeclineHold.D(), 24 * time.Hour},
 		{"workers", s.Workers, 4 * runtime.GOMAXPROCS(0)},
 		{"commit-batch", s.CommitBatch, 512},
+		{"commit-delay", s.CommitDelay.D(), time.Millisecond},
 		{"dataplane.mode", cfg.Dataplane.Mode, DataplaneAuto},
 		{"rate-limit.per-client-pps", cfg.Dataplane.RateLimit.PerClientPPS, uint32(0)},
 		{"rate-limit.burst", cfg.Dataplane.RateLimit.Burst, uint32(0)},
@@ -93,6 +94,7 @@ func TestParseSetsEveryKey(t *testing.T) {
   decline-hold: 2d
   workers: 3
   commit-batch: 64
+  commit-delay: 0
 dataplane:
   mode: generic
   rate-limit: {per-client-pps: 7, burst: 9, table-size: 1024}
@@ -121,6 +123,7 @@ scopes:
 		{"decline-hold", s.DeclineHold.D(), 48 * time.Hour},
 		{"workers", s.Workers, 3},
 		{"commit-batch", s.CommitBatch, 64},
+		{"commit-delay", s.CommitDelay.D(), time.Duration(0)},
 		{"mode", cfg.Dataplane.Mode, DataplaneGeneric},
 		{"pps", cfg.Dataplane.RateLimit.PerClientPPS, uint32(7)},
 		{"burst", cfg.Dataplane.RateLimit.Burst, uint32(9)},
@@ -132,7 +135,7 @@ scopes:
 		{"lease-time days", cfg.Scopes[1].LeaseTime.D(), 36 * time.Hour},
 		{"protocol bootp", cfg.Scopes[1].Protocol, ProtocolBOOTP},
 		{"/32 reservation", cfg.Scopes[1].Reservations[0].IP, netip.MustParseAddr("10.0.1.7")},
-		{"reservation line", cfg.Scopes[1].Reservations[0].Line, 26},
+		{"reservation line", cfg.Scopes[1].Reservations[0].Line, 27},
 	})
 }
 

@@ -94,6 +94,7 @@ func (w *walker) server(n *yaml.Node, path string, s *Server, m *meta) {
 		{"decline-hold", durationField(w, &s.DeclineHold, Duration(time.Minute), Duration(365*day), false)},
 		{"workers", intField(w, &s.Workers, 1, 4096)},
 		{"commit-batch", intField(w, &s.CommitBatch, 1, 65536)},
+		{"commit-delay", durationField(w, &s.CommitDelay, 0, Duration(100*time.Millisecond), false)},
 	})
 }
 

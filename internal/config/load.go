@@ -40,6 +40,7 @@ const (
 	DefaultOfferHold     = Duration(10 * time.Second)
 	DefaultDeclineHold   = Duration(24 * time.Hour)
 	DefaultCommitBatch   = 512
+	DefaultCommitDelay   = Duration(time.Millisecond)
 	DefaultRateTableSize = 65536
 	DefaultSourcePPS     = 20 // per source: a handful of devices behind one port, each a few packets a second
 )
@@ -58,6 +59,7 @@ func defaults() *Config {
 			DeclineHold:   DefaultDeclineHold,
 			Workers:       4 * runtime.GOMAXPROCS(0),
 			CommitBatch:   DefaultCommitBatch,
+			CommitDelay:   DefaultCommitDelay,
 		},
 		Options: Options{},
 		Dataplane: Dataplane{

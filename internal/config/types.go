@@ -29,6 +29,7 @@ type Server struct {
 	DeclineHold   Duration   `yaml:"decline-hold"`   // how long a DECLINEd address is kept out of use; default 24h
 	Workers       int        `yaml:"workers"`        // packet-handling goroutines per interface; default 4*GOMAXPROCS
 	CommitBatch   int        `yaml:"commit-batch"`   // most leases in one durable store commit; default 512
+	CommitDelay   Duration   `yaml:"commit-delay"`   // how long a lease may wait for others to share its synced commit; default 1ms, 0 disables
 }
 
 // Dataplane configures the XDP program on the serving interfaces.
