@@ -5,8 +5,10 @@
 // It classifies every frame on a serving interface. Frames that are not
 // DHCP to the server port pass untouched. DHCP requests are load balanced
 // per RFC 3074 (the failover partner's hash buckets are dropped here, at the
-// driver) and rate limited per client hardware address. Malformed DHCP is
-// counted and dropped. Every verdict is counted by (action, reason).
+// driver) and rate limited per client hardware address and per source (the
+// Ethernet source and VLAN tags, or the relay and its option 82); DISCOVERs
+// share one global budget. Malformed DHCP is counted and dropped. Every
+// verdict is counted by (action, reason).
 //
 // The Go filter in dataplane/filter.go is this program's twin: the two must
 // agree on every frame, and dataplane tests hold them to it. Change both.
@@ -30,17 +32,19 @@ enum xdhcp_action {
 
 // Reasons. XDHCP_REASON_LEN must stay last.
 enum xdhcp_reason {
-	XDHCP_REASON_NOT_DHCP = 0,  // not IPv4/UDP to port 67, or headers cut short
-	XDHCP_REASON_FRAGMENT,      // an IPv4 fragment: the stack reassembles it
-	XDHCP_REASON_NOT_REQUEST,   // BOOTP op is not BOOTREQUEST
-	XDHCP_REASON_MALFORMED,     // bad UDP length, short BOOTP, bad hlen or options
-	XDHCP_REASON_OURS,          // balanced request in one of our buckets
-	XDHCP_REASON_PARTNER,       // balanced request in the partner's bucket
-	XDHCP_REASON_SECS_BYPASS,   // partner's bucket, but secs >= the bypass
-	XDHCP_REASON_UNBALANCED,    // renew/rebind REQUEST, DECLINE, RELEASE, INFORM, others
-	XDHCP_REASON_OVERLOAD,      // option 52 and no option 53 in the options field
-	XDHCP_REASON_OPTION_LIMIT,  // more options than the program walks
-	XDHCP_REASON_RATELIMIT,     // the client exceeded its packet rate
+	XDHCP_REASON_NOT_DHCP = 0,     // not IPv4/UDP to port 67, or headers cut short
+	XDHCP_REASON_FRAGMENT,         // an IPv4 fragment: the stack reassembles it
+	XDHCP_REASON_NOT_REQUEST,      // BOOTP op is not BOOTREQUEST
+	XDHCP_REASON_MALFORMED,        // bad UDP length, short BOOTP, bad hlen or options
+	XDHCP_REASON_OURS,             // balanced request in one of our buckets
+	XDHCP_REASON_PARTNER,          // balanced request in the partner's bucket
+	XDHCP_REASON_SECS_BYPASS,      // partner's bucket, but secs >= the bypass
+	XDHCP_REASON_UNBALANCED,       // renew/rebind REQUEST, DECLINE, RELEASE, INFORM, others
+	XDHCP_REASON_OVERLOAD,         // option 52 and no option 53 in the options field
+	XDHCP_REASON_OPTION_LIMIT,     // more options than the program walks
+	XDHCP_REASON_RATELIMIT,        // the client exceeded its packet rate
+	XDHCP_REASON_SOURCE_LIMIT,     // the source (port, relay circuit) exceeded its packet rate
+	XDHCP_REASON_DISCOVER_BUDGET,  // DISCOVERs from everyone exceeded the budget
 	XDHCP_REASON_LEN,
 };
 
@@ -59,6 +63,7 @@ const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 #define BOOTP_OPTIONS_OFF 240
 #define BOOTP_SECS_OFF    8
 #define BOOTP_CIADDR_OFF  12
+#define BOOTP_GIADDR_OFF  24
 #define BOOTP_CHADDR_OFF  28
 #define BOOTREQUEST       1
 #define MAX_HLEN          16
@@ -70,6 +75,7 @@ const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 #define OPT_MESSAGE_TYPE 53
 #define OPT_SERVER_ID    54
 #define OPT_CLIENT_ID    61
+#define OPT_RELAY_AGENT  82
 #define OPT_END          255
 
 // How many options (pads included) the program walks before giving up.
@@ -78,12 +84,28 @@ const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 #define DHCPDISCOVER 1
 #define DHCPREQUEST  3
 
+#define VLAN_VID_MASK 0x0fff
+
+// FNV-1a, 64 bits: the hash of option 82's data in a source key.
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME  0x100000001b3ULL
+
+// How often the discover budget retries its compare-and-swap when other
+// CPUs update it at the same moment, before it drops the frame.
+#define BUDGET_CAS_TRIES 4
+
 // Runtime settings; Go rewrites the single entry of config_map.
 struct xdhcp_config {
-	__u64 rl_interval_ns;  // 1e9 / per-client-pps: a token's worth of time
-	__u64 rl_tau_ns;       // (burst-1) * interval: how far ahead a client may run
+	__u64 rl_interval_ns;   // 1e9 / per-client-pps: a token's worth of time
+	__u64 rl_tau_ns;        // (burst-1) * interval: how far ahead a client may run
+	__u64 src_interval_ns;  // the same for a source
+	__u64 src_tau_ns;
+	__u64 budget_interval_ns;  // the same for the discover budget
+	__u64 budget_tau_ns;
 	__u32 rl_enabled;      // 0: no rate limit
 	__u32 secs_bypass;     // 0: no bypass; else secs >= this passes any bucket
+	__u32 src_enabled;     // 0: no source limit
+	__u32 budget_enabled;  // 0: no discover budget
 };
 
 struct xdhcp_counter {
@@ -93,6 +115,18 @@ struct xdhcp_counter {
 
 struct xdhcp_client {
 	__u8 chaddr[MAX_HLEN];  // chaddr[0..hlen), zero padded
+};
+
+// Where a frame entered the network. A direct client's source is its
+// Ethernet source address and VLAN IDs (giaddr and circuit zero); a
+// relayed one's is the relay's giaddr and the hash of its option 82
+// (mac and vlan zero).
+struct xdhcp_source {
+	__u64 circuit;  // FNV-1a 64 of option 82's data
+	__u32 giaddr;   // as on the wire
+	__u16 vlan[2];  // VLAN IDs, outer first; 0 when absent
+	__u8 mac[ETH_ALEN];
+	__u8 pad[2];
 };
 
 struct {
@@ -134,6 +168,23 @@ struct {
 	__type(value, __u64);
 } ratelimit_map SEC(".maps");
 
+// Per-source rate state, as ratelimit_map. max_entries is set by Go.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xdhcp_source);
+	__type(value, __u64);
+} source_map SEC(".maps");
+
+// The discover budget's theoretical arrival time (GCRA) in ns: one entry
+// shared by every CPU, updated with compare-and-swap.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} budget_map SEC(".maps");
+
 // Scratch space for the hash key, which may be up to 255 bytes.
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -173,6 +224,8 @@ struct vlan_hdr_ {
 struct dhcp_options {
 	__u32 client_id_off;  // packet offset of option 61's data
 	__u32 client_id_len;  // 0 when absent or empty
+	__u32 relay_off;      // packet offset of option 82's data
+	__u32 relay_len;      // 0 when absent or empty
 	__u8 msg_type;        // option 53; 0 when absent
 	__u8 has_server_id;
 	__u8 has_overload;
@@ -253,6 +306,12 @@ static long walk_step(__u32 index, void *arg)
 			w->o.client_id_len = len;
 		}
 		break;
+	case OPT_RELAY_AGENT:
+		if (w->o.relay_off == 0) {
+			w->o.relay_off = data;
+			w->o.relay_len = len;
+		}
+		break;
 	case OPT_REQUESTED_IP:
 		if (len != 4)
 			goto malformed;
@@ -325,34 +384,79 @@ static __always_inline int bucket_owned(__u32 bucket)
 	return (owned[(bucket >> 3) & 31] >> (bucket & 7)) & 1;
 }
 
-// rate_ok applies the per-client GCRA token bucket. Concurrent CPUs may
-// race on one client's entry; the loser's update is lost, which only lets
-// that client through slightly more often.
-static __always_inline int rate_ok(struct xdhcp_config *cfg, struct xdhcp_client *client)
+// gcra_ok charges key one packet at now in the LRU map of GCRA timestamps
+// and reports whether it was within its rate. A new key starts with a full
+// bucket. Concurrent CPUs may race on one key's entry; the loser's update is
+// lost, which only lets that key through slightly more often.
+static __always_inline int gcra_ok(void *map, void *key, __u64 now, __u64 interval, __u64 tau)
 {
-	if (!cfg->rl_enabled)
-		return 1;
-	__u64 now = bpf_ktime_get_ns();
-	__u64 *tat = bpf_map_lookup_elem(&ratelimit_map, client);
+	__u64 *tat = bpf_map_lookup_elem(map, key);
 	if (!tat) {
-		__u64 next = now + cfg->rl_interval_ns;
-		bpf_map_update_elem(&ratelimit_map, client, &next, BPF_ANY);
+		__u64 next = now + interval;
+		bpf_map_update_elem(map, key, &next, BPF_ANY);
 		return 1;
 	}
 	__u64 t = *tat;
 	if (t < now)
 		t = now;
-	if (t - now > cfg->rl_tau_ns)
+	if (t - now > tau)
 		return 0;
-	*tat = t + cfg->rl_interval_ns;
+	*tat = t + interval;
 	return 1;
 }
+
+// circuit_hash returns FNV-1a 64 of the len bytes at packet offset off.
+static __always_inline __u64 circuit_hash(struct xdp_md *ctx, __u32 off, __u32 len)
+{
+	__u32 zero = 0;
+	__u8 *buf = bpf_map_lookup_elem(&scratch_map, &zero);
+	__u64 h = FNV64_OFFSET;
+	int i;
+
+	len &= 0xff;
+	if (!buf || len == 0 || bpf_xdp_load_bytes(ctx, off, buf, len) < 0)
+		return h;
+	for (i = 0; i < 255; i++) {
+		if (i >= len)
+			break;
+		h = (h ^ buf[i & 0xff]) * FNV64_PRIME;
+	}
+	return h;
+}
+
+// budget_ok takes one token from the discover budget. Every CPU shares the
+// one entry; a compare-and-swap keeps the budget exact under contention.
+static __always_inline int budget_ok(struct xdhcp_config *cfg, __u64 now)
+{
+	__u32 zero = 0;
+	__u64 *tat = bpf_map_lookup_elem(&budget_map, &zero);
+	int i;
+
+	if (!tat)
+		return 1;
+#pragma unroll
+	for (i = 0; i < BUDGET_CAS_TRIES; i++) {
+		__u64 old = *(volatile __u64 *)tat;
+		__u64 t = old < now ? now : old;
+		if (t - now > cfg->budget_tau_ns)
+			return 0;
+		if (__sync_val_compare_and_swap(tat, old, t + cfg->budget_interval_ns) == old)
+			return 1;
+	}
+	return 0;  // other CPUs took the tokens meanwhile
+}
+
+// l2_source is what the frame's link layer says about its sender.
+struct l2_source {
+	__u8 mac[ETH_ALEN];
+	__u16 vlan[2];  // VLAN IDs, outer first
+};
 
 // classify decides on a BOOTP message whose UDP payload lies at packet
 // offsets [p, p+plen), with the fixed header [p, p+236) already in bounds at
 // the pointer bootp.
 static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_end, __u32 p,
-                                    __u32 plen)
+                                    __u32 plen, struct l2_source *l2)
 {
 	struct dhcp_options o = {};
 	__u32 zero = 0;
@@ -413,11 +517,37 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 		}
 	}
 
-	struct xdhcp_client client = {};
-	if (hlen > 0 && bpf_xdp_load_bytes(ctx, p + BOOTP_CHADDR_OFF, client.chaddr, hlen) < 0)
-		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
-	if (!rate_ok(cfg, &client))
-		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_RATELIMIT);
+	__u64 now = bpf_ktime_get_ns();
+	if (cfg->rl_enabled) {
+		struct xdhcp_client client = {};
+		if (hlen > 0 &&
+		    bpf_xdp_load_bytes(ctx, p + BOOTP_CHADDR_OFF, client.chaddr, hlen) < 0)
+			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
+		if (!gcra_ok(&ratelimit_map, &client, now, cfg->rl_interval_ns, cfg->rl_tau_ns))
+			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_RATELIMIT);
+	}
+
+	// The source: the relay and its circuit, or the link layer sender. A
+	// relay without option 82 aggregates many clients and is not limited.
+	__u32 giaddr = *(__u32 *)(bootp + BOOTP_GIADDR_OFF);
+	if (cfg->src_enabled && (giaddr == 0 || o.relay_len > 0)) {
+		struct xdhcp_source src = {};
+		if (giaddr) {
+			src.giaddr = giaddr;
+			src.circuit = circuit_hash(ctx, o.relay_off, o.relay_len);
+		} else {
+			__builtin_memcpy(src.mac, l2->mac, ETH_ALEN);
+			src.vlan[0] = l2->vlan[0];
+			src.vlan[1] = l2->vlan[1];
+		}
+		if (!gcra_ok(&source_map, &src, now, cfg->src_interval_ns, cfg->src_tau_ns))
+			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_SOURCE_LIMIT);
+	}
+
+	// DISCOVERs and BOOTP requests, which make the server allocate, share
+	// one budget. REQUESTs (answers to our OFFERs, renewals) never use it.
+	if (cfg->budget_enabled && balanced && o.msg_type != DHCPREQUEST && !budget_ok(cfg, now))
+		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_DISCOVER_BUDGET);
 	return verdict(ctx, XDHCP_ACTION_PASS, reason);
 }
 
@@ -435,6 +565,8 @@ int xdhcp_xdp(struct xdp_md *ctx)
 		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
 	proto = eth->h_proto;
 	cursor = eth + 1;
+	struct l2_source l2 = {};
+	__builtin_memcpy(l2.mac, eth->h_source, ETH_ALEN);
 
 #pragma unroll
 	for (i = 0; i < MAX_VLAN_TAGS; i++) {
@@ -443,6 +575,7 @@ int xdhcp_xdp(struct xdp_md *ctx)
 		struct vlan_hdr_ *vh = cursor;
 		if ((void *)(vh + 1) > data_end)
 			return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
+		l2.vlan[i] = bpf_ntohs(vh->tci) & VLAN_VID_MASK;
 		proto = vh->proto;
 		cursor = vh + 1;
 	}
@@ -476,5 +609,5 @@ int xdhcp_xdp(struct xdp_md *ctx)
 	__u32 plen = ulen - sizeof(*udp);
 	if (plen < BOOTP_FIXED_LEN)
 		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_MALFORMED);
-	return classify(ctx, (__u8 *)(udp + 1), data_end, p, plen);
+	return classify(ctx, (__u8 *)(udp + 1), data_end, p, plen, &l2);
 }

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 )
@@ -74,7 +75,10 @@ func randomDHCP(rng *rand.Rand) []byte {
 	if rng.IntN(3) == 0 {
 		m.ciaddr = [4]byte{10, 0, 0, 9}
 	}
-	codes := []uint8{0, 12, optMessageType, optClientID, optRequestedIP, optServerID, optOverload, 55, optEnd}
+	if rng.IntN(3) == 0 { // relayed, from one of a few relays
+		m.giaddr = [4]byte{10, 9, 0, byte(1 + rng.IntN(3))}
+	}
+	codes := []uint8{0, 12, optMessageType, optClientID, optRequestedIP, optServerID, optOverload, optRelayAgent, 55, optEnd}
 	var opts []byte
 	for range rng.IntN(12) {
 		code := codes[rng.IntN(len(codes))]
@@ -85,6 +89,8 @@ func randomDHCP(rng *rand.Rand) []byte {
 			opts = append(opts, opt(code, byte(rng.IntN(10)))...)
 		case optRequestedIP, optServerID:
 			opts = append(opts, opt(code, 10, 0, 0, byte(rng.IntN(4)))...)
+		case optRelayAgent: // one of a few circuits, or empty
+			opts = append(opts, opt(code, bytes.Repeat([]byte{1}, rng.IntN(4))...)...)
 		default:
 			data := make([]byte, rng.IntN(20))
 			for i := range data {
@@ -95,6 +101,8 @@ func randomDHCP(rng *rand.Rand) []byte {
 	}
 	m.options = opts
 	f := frame{payload: m.bytes(), trailer: rng.IntN(3) * 7}
+	f.srcMAC = []byte{0x02, 0xee, 0, 0, 0, byte(rng.IntN(6))} // a few ports
+	f.vlanIDs = []uint16{uint16(rng.IntN(3)), uint16(rng.IntN(3))}
 	switch rng.IntN(4) {
 	case 0:
 		f.vlanTPIDs = []uint16{etherType8021Q}

@@ -63,6 +63,7 @@ func New(cfg config.Dataplane, log *zap.Logger) (*Dataplane, error) {
 		return nil, fmt.Errorf("read xdp program: %w", err)
 	}
 	spec.Maps["ratelimit_map"].MaxEntries = s.tableSize
+	spec.Maps["source_map"].MaxEntries = s.sourceTableSize
 	innerSpec := spec.Maps["buckets_map"].InnerMap
 	if innerSpec == nil {
 		return nil, errors.New("read xdp program: buckets_map has no inner map")
@@ -95,13 +96,18 @@ func New(cfg config.Dataplane, log *zap.Logger) (*Dataplane, error) {
 }
 
 func (d *Dataplane) writeConfig(secsBypass uint32) error {
+	s := d.set
 	cfg := xdhcpXdhcpConfig{
-		RlIntervalNs: d.set.interval,
-		RlTauNs:      d.set.tau,
-		SecsBypass:   secsBypass,
-	}
-	if d.set.rateLimit {
-		cfg.RlEnabled = 1
+		RlIntervalNs:     s.perClient.interval,
+		RlTauNs:          s.perClient.tau,
+		RlEnabled:        flag(s.perClient.on),
+		SrcIntervalNs:    s.source.interval,
+		SrcTauNs:         s.source.tau,
+		SrcEnabled:       flag(s.source.on),
+		BudgetIntervalNs: s.budget.interval,
+		BudgetTauNs:      s.budget.tau,
+		BudgetEnabled:    flag(s.budget.on),
+		SecsBypass:       secsBypass,
 	}
 	if err := d.objs.ConfigMap.Put(uint32(0), &cfg); err != nil {
 		return fmt.Errorf("write xdp config map: %w", err)
@@ -343,4 +349,12 @@ func (d *Dataplane) Close() error {
 		errs = append(errs, fmt.Errorf("close xdp objects: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// flag is a C boolean.
+func flag(on bool) uint32 {
+	if on {
+		return 1
+	}
+	return 0
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/xdhcp/xdhcp/internal/config"
 	"github.com/xdhcp/xdhcp/internal/loadbalance"
 )
@@ -37,9 +39,10 @@ func TestDifferential(t *testing.T) {
 		seen[x]++
 	}
 	compareStats(t, d, f)
-	// The corpus must reach deep: every verdict but rate limiting.
+	// The corpus must reach deep: every verdict but the flood guards,
+	// which TestDifferentialGuards covers.
 	for r := range reasonLen {
-		if r == ReasonRateLimit {
+		if r == ReasonRateLimit || r == ReasonSourceLimit || r == ReasonDiscoverBudget {
 			continue
 		}
 		if seen[Verdict{Pass, r}]+seen[Verdict{Drop, r}] == 0 {
@@ -87,4 +90,60 @@ func compareStats(t *testing.T, d *Dataplane, f *Filter) {
 			t.Errorf("counter %s: xdp %d packets %d bytes, go %d packets %d bytes", x.Verdict, x.Packets, x.Bytes, g.Packets, g.Bytes)
 		}
 	}
+}
+
+// TestDifferentialGuards runs a corpus through both twins with all three
+// flood guards on. Rates of 1 packet a second make the outcome independent
+// of timing while the test lasts well under a second: a guard that is
+// exhausted stays so, on both twins, and the Go filter is given the
+// kernel's clock read just before each program run.
+func TestDifferentialGuards(t *testing.T) {
+	cfg := config.Dataplane{
+		SecsBypass:     5,
+		RateLimit:      config.RateLimit{PerClientPPS: 1, Burst: 3},
+		SourceLimit:    config.SourceLimit{PPS: 1, Burst: 6},
+		DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 150},
+	}
+	d := mustDataplane(t, cfg)
+	f := NewFilter(cfg)
+	rng := rand.New(rand.NewPCG(82, 83))
+	var owned [loadbalance.Buckets]bool
+	for b := range owned {
+		owned[b] = rng.IntN(4) != 0
+	}
+	for _, p := range []policy{d, f} {
+		if err := p.SetBuckets(owned); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	seen := map[Verdict]int{}
+	for i, fr := range randomCorpus(rng, 3000) {
+		now := monotonicNow(t)
+		x := runXDP(t, d, fr)
+		g := f.Frame(fr, now)
+		if x != g {
+			t.Fatalf("frame %d (%d bytes) %x: xdp says %s, go says %s", i, len(fr), fr, x, g)
+		}
+		seen[x]++
+	}
+	if el := time.Since(start); el > 900*time.Millisecond {
+		t.Logf("the corpus took %v: tokens may have come back during it", el)
+	}
+	compareStats(t, d, f)
+	for _, r := range []Reason{ReasonRateLimit, ReasonSourceLimit, ReasonDiscoverBudget} {
+		if seen[Verdict{Drop, r}] == 0 {
+			t.Errorf("the corpus never produced dropped-%s", r)
+		}
+	}
+	t.Logf("verdicts: %v", seen)
+}
+
+// monotonicNow reads CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns.
+func monotonicNow(tb testing.TB) time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Unix(0, ts.Nano())
 }

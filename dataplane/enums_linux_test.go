@@ -27,17 +27,19 @@ func TestEnumsInStep(t *testing.T) {
 		}
 	}
 	reasons := map[xdhcpXdhcpReason]Reason{
-		xdhcpXdhcpReasonXDHCP_REASON_NOT_DHCP:     ReasonNotDHCP,
-		xdhcpXdhcpReasonXDHCP_REASON_FRAGMENT:     ReasonFragment,
-		xdhcpXdhcpReasonXDHCP_REASON_NOT_REQUEST:  ReasonNotRequest,
-		xdhcpXdhcpReasonXDHCP_REASON_MALFORMED:    ReasonMalformed,
-		xdhcpXdhcpReasonXDHCP_REASON_OURS:         ReasonOurs,
-		xdhcpXdhcpReasonXDHCP_REASON_PARTNER:      ReasonPartner,
-		xdhcpXdhcpReasonXDHCP_REASON_SECS_BYPASS:  ReasonSecsBypass,
-		xdhcpXdhcpReasonXDHCP_REASON_UNBALANCED:   ReasonUnbalanced,
-		xdhcpXdhcpReasonXDHCP_REASON_OVERLOAD:     ReasonOverload,
-		xdhcpXdhcpReasonXDHCP_REASON_OPTION_LIMIT: ReasonOptionLimit,
-		xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT:    ReasonRateLimit,
+		xdhcpXdhcpReasonXDHCP_REASON_NOT_DHCP:        ReasonNotDHCP,
+		xdhcpXdhcpReasonXDHCP_REASON_FRAGMENT:        ReasonFragment,
+		xdhcpXdhcpReasonXDHCP_REASON_NOT_REQUEST:     ReasonNotRequest,
+		xdhcpXdhcpReasonXDHCP_REASON_MALFORMED:       ReasonMalformed,
+		xdhcpXdhcpReasonXDHCP_REASON_OURS:            ReasonOurs,
+		xdhcpXdhcpReasonXDHCP_REASON_PARTNER:         ReasonPartner,
+		xdhcpXdhcpReasonXDHCP_REASON_SECS_BYPASS:     ReasonSecsBypass,
+		xdhcpXdhcpReasonXDHCP_REASON_UNBALANCED:      ReasonUnbalanced,
+		xdhcpXdhcpReasonXDHCP_REASON_OVERLOAD:        ReasonOverload,
+		xdhcpXdhcpReasonXDHCP_REASON_OPTION_LIMIT:    ReasonOptionLimit,
+		xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT:       ReasonRateLimit,
+		xdhcpXdhcpReasonXDHCP_REASON_SOURCE_LIMIT:    ReasonSourceLimit,
+		xdhcpXdhcpReasonXDHCP_REASON_DISCOVER_BUDGET: ReasonDiscoverBudget,
 	}
 	if len(reasons) != int(reasonLen) {
 		t.Fatalf("the test maps %d reasons, C has %d: add the new one here", len(reasons), reasonLen)

@@ -15,8 +15,10 @@ import (
 // the same verdict as the program on every frame; its counters and load
 // balancing behave the same. It is safe for concurrent use.
 type Filter struct {
-	set     settings
-	limiter *limiter
+	set      settings
+	clients  *limiter[[maxHlen]byte]
+	sources  *limiter[sourceKey]
+	discover *budget
 
 	mu       sync.Mutex // guards policy and secs-bypass changes
 	policy   bucketPolicy
@@ -26,14 +28,20 @@ type Filter struct {
 }
 
 // NewFilter returns a Filter for cfg. Load balancing starts off (every
-// bucket is ours). An invalid cfg gives a Filter with rate limiting and
+// bucket is ours). An invalid cfg gives a Filter with the flood guards and
 // secs bypass off; New and config.Parse report such errors.
 func NewFilter(cfg config.Dataplane) *Filter {
 	s, err := settingsFrom(cfg)
 	if err != nil {
-		s = settings{tableSize: defaultTableSize}
+		s = settings{tableSize: defaultTableSize, sourceTableSize: defaultTableSize}
 	}
-	f := &Filter{set: s, limiter: newLimiter(s), policy: newBucketPolicy()}
+	f := &Filter{
+		set:      s,
+		clients:  newLimiter[[maxHlen]byte](s.perClient, s.tableSize),
+		sources:  newLimiter[sourceKey](s.source, s.sourceTableSize),
+		discover: newBudget(s.budget),
+		policy:   newBucketPolicy(),
+	}
 	f.bypass.Store(s.secsBypass)
 	f.publish()
 	return f
@@ -41,23 +49,28 @@ func NewFilter(cfg config.Dataplane) *Filter {
 
 // Frame classifies a whole Ethernet frame, as the XDP program does.
 func (f *Filter) Frame(frame []byte, now time.Time) Verdict {
-	payload, v, ok := frameBOOTP(frame)
+	var l2 linkSource
+	payload, v, ok := frameBOOTP(frame, &l2)
 	if ok {
-		v = f.decide(payload, now)
+		v = f.decide(payload, &l2, now)
 	}
 	f.count(v, len(frame))
 	return v
 }
 
 // Payload classifies the UDP payload of a datagram to port 67: what the
-// control plane reads from its socket when XDP is off.
+// control plane reads from its socket when XDP is off. A UDP socket does
+// not tell the Ethernet source, so the source limit applies here only to
+// relayed messages (giaddr and option 82); Frame applies it to all.
 func (f *Filter) Payload(bootp []byte, now time.Time) Verdict {
-	v := f.decide(bootp, now)
+	v := f.decide(bootp, nil, now)
 	f.count(v, len(bootp))
 	return v
 }
 
-func (f *Filter) decide(bootp []byte, now time.Time) Verdict {
+// decide classifies a BOOTP message; l2 is nil when the link layer is not
+// known.
+func (f *Filter) decide(bootp []byte, l2 *linkSource, now time.Time) Verdict {
 	r := parseBOOTP(bootp)
 	if r.decided {
 		return r.verdict
@@ -73,8 +86,15 @@ func (f *Filter) decide(bootp []byte, now time.Time) Verdict {
 			reason = ReasonSecsBypass
 		}
 	}
-	if !f.limiter.allow(r.chaddr, uint64(now.UnixNano())) {
+	ns := uint64(now.UnixNano())
+	if !f.clients.allow(r.chaddr, ns) {
 		return Verdict{Drop, ReasonRateLimit}
+	}
+	if key, ok := r.source(l2); ok && !f.sources.allow(key, ns) {
+		return Verdict{Drop, ReasonSourceLimit}
+	}
+	if r.discover && !f.discover.allow(ns) {
+		return Verdict{Drop, ReasonDiscoverBudget}
 	}
 	return Verdict{Pass, reason}
 }

@@ -30,7 +30,7 @@ func TestRateLimitTableEviction(t *testing.T) {
 
 func TestPayloadMatchesFrame(t *testing.T) {
 	for _, c := range balancedCases() {
-		payload, _, ok := frameBOOTP(c.frame)
+		payload, _, ok := frameBOOTP(c.frame, new(linkSource))
 		if !ok {
 			continue
 		}
@@ -77,6 +77,8 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 		{config.Dataplane{SecsBypass: -1}, "dataplane.secs-bypass"},
 		{config.Dataplane{SecsBypass: 65536}, "dataplane.secs-bypass"},
 		{config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 2_000_000_000}}, "dataplane.rate-limit.per-client-pps"},
+		{config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2_000_000_000}}, "dataplane.source-limit.pps"},
+		{config.Dataplane{DiscoverBudget: config.DiscoverBudget{PPS: 2_000_000_000}}, "dataplane.discover-budget.pps"},
 	} {
 		_, err := settingsFrom(tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.field) {
@@ -88,8 +90,22 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Burst defaults to 2*pps: 20 packets at once, so tau is 19 intervals.
-	if s.interval != 100_000_000 || s.tau != 19*100_000_000 || s.tableSize != defaultTableSize {
+	if s.perClient.interval != 100_000_000 || s.perClient.tau != 19*100_000_000 || s.tableSize != defaultTableSize {
 		t.Errorf("derived settings %+v", s)
+	}
+	if s.source.on || s.budget.on {
+		t.Errorf("zero source-limit and discover-budget are on: %+v", s)
+	}
+	s, err = settingsFrom(config.Dataplane{SourceLimit: config.SourceLimit{PPS: 4}, DiscoverBudget: config.DiscoverBudget{PPS: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Source burst defaults to 2*pps (8); the budget's to pps/10 (100).
+	if s.source.interval != 250_000_000 || s.source.tau != 7*250_000_000 || s.sourceTableSize != defaultTableSize {
+		t.Errorf("derived source settings %+v", s.source)
+	}
+	if s.budget.interval != 1_000_000 || s.budget.tau != 99*1_000_000 {
+		t.Errorf("derived budget settings %+v", s.budget)
 	}
 }
 
@@ -123,5 +139,36 @@ func TestFilterConcurrent(t *testing.T) {
 	s, _ := f.Stats()
 	if s.Total() != 8000 {
 		t.Fatalf("counted %d frames, want 8000", s.Total())
+	}
+}
+
+// TestPayloadSourceLimit checks the source limit on bare UDP payloads:
+// relayed messages with option 82 are limited by relay and circuit; direct
+// ones cannot be, since a socket does not tell the Ethernet source.
+func TestPayloadSourceLimit(t *testing.T) {
+	relayedFrom := func(circuit string) func(*msg) {
+		return func(m *msg) {
+			m.giaddr = [4]byte{10, 9, 0, 1}
+			m.options = concat(msgType(dhcpDiscover), opt(optRelayAgent, []byte(circuit)...), endOpt)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		msg  func(i int) msg
+		want Verdict // of the third message
+	}{
+		{"relayed, one circuit", func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom("port-1")) }, Verdict{Drop, ReasonSourceLimit}},
+		{"relayed, a circuit each", func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom(string(rune('a'+i)))) }, passOurs},
+		{"direct", func(i int) msg { return newMsg(withMAC(mac(byte(i)))) }, passOurs},
+	} {
+		f := NewFilter(config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 2}})
+		now := time.Now()
+		var got Verdict
+		for i := range 3 {
+			got = f.Payload(tt.msg(i).bytes(), now)
+		}
+		if got != tt.want {
+			t.Errorf("%s: third message %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func FuzzFilter(f *testing.F) {
 		if v.Action == Drop && v.Reason != ReasonMalformed && v.Reason != ReasonPartner && v.Reason != ReasonRateLimit {
 			t.Fatalf("dropped for %s", v.Reason)
 		}
-		payload, early, ok := frameBOOTP(fr)
+		payload, early, ok := frameBOOTP(fr, new(linkSource))
 		if !ok {
 			if early != v {
 				t.Fatalf("headers gave %s, Frame %s", early, v)

@@ -98,7 +98,7 @@ func (p *packetSocket) drain(xid uint32) [][]byte {
 			return got
 		}
 		fr := buf[:n]
-		if payload, _, ok := frameBOOTP(fr); ok && len(payload) >= 8 && binary.BigEndian.Uint32(payload[4:]) == xid {
+		if payload, _, ok := frameBOOTP(fr, new(linkSource)); ok && len(payload) >= 8 && binary.BigEndian.Uint32(payload[4:]) == xid {
 			got = append(got, append([]byte(nil), fr...))
 		}
 	}

@@ -10,6 +10,7 @@ type msg struct {
 	op, htype, hlen uint8
 	secs            uint16
 	ciaddr          [4]byte
+	giaddr          [4]byte
 	chaddr          []byte // written into the 16-byte chaddr field
 	cookie          bool
 	options         []byte // raw options after the cookie
@@ -55,6 +56,7 @@ func (m msg) bytes() []byte {
 	}
 	binary.BigEndian.PutUint16(b[8:], m.secs)
 	copy(b[12:16], m.ciaddr[:])
+	copy(b[24:28], m.giaddr[:])
 	copy(b[28:44], m.chaddr)
 	if m.cookie {
 		b = binary.BigEndian.AppendUint32(b, dhcpMagic)
@@ -69,6 +71,8 @@ func (m msg) bytes() []byte {
 // frame describes the headers around a payload.
 type frame struct {
 	vlanTPIDs []uint16 // outer first
+	vlanIDs   []uint16 // the tags' VLAN IDs; default 100, 101
+	srcMAC    []byte   // Ethernet source; default 02:00:00:00:00:01
 	etherType uint16   // after the tags; default IPv4
 	ipVersion uint8    // default 4
 	ipOptions []byte   // padded to 4 bytes by the caller
@@ -96,9 +100,16 @@ func (f frame) bytes() []byte {
 		f.dport = dhcpServerPort
 	}
 	b := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1}
+	if f.srcMAC != nil {
+		copy(b[6:12], f.srcMAC)
+	}
 	for i, tpid := range f.vlanTPIDs {
+		tci := uint16(100 + i)
+		if i < len(f.vlanIDs) {
+			tci = f.vlanIDs[i]
+		}
 		b = binary.BigEndian.AppendUint16(b, tpid)
-		b = binary.BigEndian.AppendUint16(b, uint16(100+i)) // the TCI of the tag
+		b = binary.BigEndian.AppendUint16(b, tci) // the TCI of the tag
 	}
 	b = binary.BigEndian.AppendUint16(b, f.etherType)
 	ihl := 20 + len(f.ipOptions)

@@ -19,6 +19,7 @@ const (
 	bootpOptionsOff = 240
 	bootpSecsOff    = 8
 	bootpCiaddrOff  = 12
+	bootpGiaddrOff  = 24
 	bootpChaddrOff  = 28
 	bootRequest     = 1
 	maxHlen         = 16
@@ -31,10 +32,13 @@ const (
 	optMessageType = 53
 	optServerID    = 54
 	optClientID    = 61
+	optRelayAgent  = 82
 	optEnd         = 255
 
 	dhcpDiscover = 1
 	dhcpRequest  = 3
+
+	vlanVIDMask = 0x0fff
 )
 
 // request is what classification needs from a BOOTREQUEST.
@@ -42,30 +46,42 @@ type request struct {
 	verdict  Verdict // set when parsing already decided
 	decided  bool
 	balanced bool
+	discover bool   // a balanced DISCOVER or BOOTP request: charged to the discover budget
 	reason   Reason // why it passes when not balanced (before the rate limit)
 	key      []byte // RFC 3074 key, when balanced
 	secs     uint16
 	chaddr   [maxHlen]byte // chaddr[0..hlen), zero padded: the rate-limit key
+	giaddr   [4]byte
+	relay    []byte // option 82's data (first instance); empty when absent
+}
+
+// linkSource is what a frame's link layer says about its sender.
+type linkSource struct {
+	mac  [6]byte
+	vlan [maxVLANTags]uint16 // VLAN IDs, outer first; 0 when absent
 }
 
 // frameBOOTP walks Ethernet (with up to two VLAN tags), IPv4 and UDP as the
 // XDP program does. It returns the UDP payload when the frame is a whole,
 // unfragmented UDP datagram to port 67, else the verdict already reached.
-func frameBOOTP(frame []byte) ([]byte, Verdict, bool) {
+// It fills l2 from the Ethernet header and VLAN tags.
+func frameBOOTP(frame []byte, l2 *linkSource) ([]byte, Verdict, bool) {
 	notDHCP := Verdict{Pass, ReasonNotDHCP}
 	malformed := Verdict{Drop, ReasonMalformed}
 	if len(frame) < 14 {
 		return nil, notDHCP, false
 	}
+	copy(l2.mac[:], frame[6:12])
 	proto := binary.BigEndian.Uint16(frame[12:])
 	cur := 14
-	for range maxVLANTags {
+	for i := range maxVLANTags {
 		if proto != etherType8021Q && proto != etherType8021AD {
 			break
 		}
 		if cur+4 > len(frame) {
 			return nil, notDHCP, false
 		}
+		l2.vlan[i] = binary.BigEndian.Uint16(frame[cur:]) & vlanVIDMask
 		proto = binary.BigEndian.Uint16(frame[cur+2:])
 		cur += 4
 	}
@@ -111,6 +127,7 @@ func parseBOOTP(b []byte) request {
 	}
 	chaddr := b[bootpChaddrOff : bootpChaddrOff+hlen]
 	copy(r.chaddr[:], chaddr)
+	copy(r.giaddr[:], b[bootpGiaddrOff:])
 	r.secs = binary.BigEndian.Uint16(b[bootpSecsOff:])
 
 	var o options
@@ -120,9 +137,11 @@ func parseBOOTP(b []byte) request {
 			return decide(Drop, ReasonMalformed)
 		case walkLimit:
 			r.reason = ReasonOptionLimit
+			r.relay = o.relay
 			return r
 		}
 	}
+	r.relay = o.relay
 
 	r.reason = ReasonUnbalanced
 	switch {
@@ -137,6 +156,7 @@ func parseBOOTP(b []byte) request {
 	}
 	if r.balanced {
 		r.key = loadbalance.ClientKey(o.clientID, chaddr)
+		r.discover = !o.hasType || o.msgType == dhcpDiscover
 	}
 	return r
 }
@@ -155,6 +175,8 @@ type options struct {
 	hasType     bool
 	clientID    []byte
 	hasClientID bool
+	relay       []byte // option 82's data
+	hasRelay    bool
 	hasServerID bool
 	hasOverload bool
 }
@@ -196,6 +218,10 @@ func (o *options) walk(b []byte, off int) walkResult {
 		case optClientID:
 			if !o.hasClientID {
 				o.clientID, o.hasClientID = b[data:data+n], true
+			}
+		case optRelayAgent:
+			if !o.hasRelay {
+				o.relay, o.hasRelay = b[data:data+n], true
 			}
 		case optRequestedIP, optServerID:
 			if n != 4 {

@@ -12,20 +12,48 @@ import (
 // dataplane.mode: off; the control plane then uses a Filter alone.
 var ErrModeOff = errors.New("dataplane mode is off: use the Go filter (NewFilter)")
 
-// defaultTableSize is the rate-limit table size when the config leaves it 0.
+// defaultTableSize is the size of the rate-limit and source tables when
+// the config leaves it 0.
 const defaultTableSize = 65536
 
 // settings are the checked, derived numbers both twins work from.
 type settings struct {
-	rateLimit  bool
-	interval   uint64 // ns a client's token is worth: 1e9 / per-client-pps
-	tau        uint64 // ns a client may run ahead: (burst-1) * interval
-	tableSize  uint32
-	secsBypass uint32
+	perClient       gcra // dataplane.rate-limit
+	tableSize       uint32
+	source          gcra // dataplane.source-limit
+	sourceTableSize uint32
+	budget          gcra // dataplane.discover-budget
+	secsBypass      uint32
 }
 
-// settingsFrom checks cfg and derives the settings from it. Zero values get
-// the same defaults config.Parse gives them.
+// gcra is one token bucket, kept as a theoretical arrival time: each
+// packet moves it interval ahead, and a packet that would move it more
+// than tau past now is over the rate.
+type gcra struct {
+	on       bool
+	interval uint64 // ns a token is worth: 1e9 / pps
+	tau      uint64 // ns a sender may run ahead: (burst-1) * interval
+}
+
+// newGCRA checks pps and burst for the config section at path; pps 0 is
+// off, burst 0 is defBurst.
+func newGCRA(path string, pps, burst, defBurst uint32) (gcra, error) {
+	if pps == 0 {
+		return gcra{}, nil
+	}
+	if uint64(pps) > uint64(time.Second) {
+		return gcra{}, fmt.Errorf("dataplane.%s %d: at most %d", path, pps, uint64(time.Second))
+	}
+	if burst == 0 {
+		burst = defBurst
+	}
+	interval := uint64(time.Second) / uint64(pps)
+	return gcra{on: true, interval: interval, tau: uint64(burst-1) * interval}, nil
+}
+
+// settingsFrom checks cfg and derives the settings from it. Zero table
+// sizes and bursts get the defaults config.Parse gives them; a zero rate
+// is off.
 func settingsFrom(cfg config.Dataplane) (settings, error) {
 	var s settings
 	switch cfg.Mode {
@@ -38,25 +66,26 @@ func settingsFrom(cfg config.Dataplane) (settings, error) {
 		return s, err
 	}
 	s.secsBypass = bypass
-	s.tableSize = cfg.RateLimit.TableSize
-	if s.tableSize == 0 {
-		s.tableSize = defaultTableSize
+	s.tableSize = cmpOr(cfg.RateLimit.TableSize, defaultTableSize)
+	s.sourceTableSize = cmpOr(cfg.SourceLimit.TableSize, defaultTableSize)
+	rl, sl, db := cfg.RateLimit, cfg.SourceLimit, cfg.DiscoverBudget
+	if s.perClient, err = newGCRA("rate-limit.per-client-pps", rl.PerClientPPS, rl.Burst, 2*rl.PerClientPPS); err != nil {
+		return s, err
 	}
-	pps := uint64(cfg.RateLimit.PerClientPPS)
-	if pps == 0 {
-		return s, nil
+	if s.source, err = newGCRA("source-limit.pps", sl.PPS, sl.Burst, 2*sl.PPS); err != nil {
+		return s, err
 	}
-	if pps > uint64(time.Second) {
-		return s, fmt.Errorf("dataplane.rate-limit.per-client-pps %d: at most %d", pps, uint64(time.Second))
+	if s.budget, err = newGCRA("discover-budget.pps", db.PPS, db.Burst, config.DiscoverBudgetBurst(db.PPS)); err != nil {
+		return s, err
 	}
-	burst := uint64(cfg.RateLimit.Burst)
-	if burst == 0 {
-		burst = 2 * pps
-	}
-	s.rateLimit = true
-	s.interval = uint64(time.Second) / pps
-	s.tau = (burst - 1) * s.interval
 	return s, nil
+}
+
+func cmpOr(v, def uint32) uint32 {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 func checkSecsBypass(secs int) (uint32, error) {

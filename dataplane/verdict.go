@@ -34,32 +34,36 @@ type Reason uint8
 
 // The reasons.
 const (
-	ReasonNotDHCP     Reason = iota // not IPv4/UDP to port 67, or headers cut short: passed
-	ReasonFragment                  // an IPv4 fragment, left to the stack to reassemble: passed
-	ReasonNotRequest                // BOOTP op is not BOOTREQUEST: passed
-	ReasonMalformed                 // bad UDP length, short BOOTP header, hlen > 16, broken options: dropped
-	ReasonOurs                      // load-balanced request in one of our buckets: passed
-	ReasonPartner                   // load-balanced request in the partner's bucket: dropped
-	ReasonSecsBypass                // partner's bucket, but the client has waited secs-bypass seconds: passed
-	ReasonUnbalanced                // renewing/rebinding REQUEST, DECLINE, RELEASE, INFORM, other types: passed
-	ReasonOverload                  // option 52 and no option 53 in the options field: passed
-	ReasonOptionLimit               // more options than the program walks: passed
-	ReasonRateLimit                 // the client exceeded its packet rate: dropped
+	ReasonNotDHCP        Reason = iota // not IPv4/UDP to port 67, or headers cut short: passed
+	ReasonFragment                     // an IPv4 fragment, left to the stack to reassemble: passed
+	ReasonNotRequest                   // BOOTP op is not BOOTREQUEST: passed
+	ReasonMalformed                    // bad UDP length, short BOOTP header, hlen > 16, broken options: dropped
+	ReasonOurs                         // load-balanced request in one of our buckets: passed
+	ReasonPartner                      // load-balanced request in the partner's bucket: dropped
+	ReasonSecsBypass                   // partner's bucket, but the client has waited secs-bypass seconds: passed
+	ReasonUnbalanced                   // renewing/rebinding REQUEST, DECLINE, RELEASE, INFORM, other types: passed
+	ReasonOverload                     // option 52 and no option 53 in the options field: passed
+	ReasonOptionLimit                  // more options than the program walks: passed
+	ReasonRateLimit                    // the client exceeded its packet rate: dropped
+	ReasonSourceLimit                  // the source (Ethernet source and VLANs, or relay and option 82) exceeded its rate: dropped
+	ReasonDiscoverBudget               // DISCOVERs from everyone together exceeded the discover budget: dropped
 	reasonLen
 )
 
 var reasonNames = [reasonLen]string{
-	ReasonNotDHCP:     "not-dhcp",
-	ReasonFragment:    "fragment",
-	ReasonNotRequest:  "not-request",
-	ReasonMalformed:   "malformed",
-	ReasonOurs:        "ours",
-	ReasonPartner:     "partner",
-	ReasonSecsBypass:  "secs-bypass",
-	ReasonUnbalanced:  "unbalanced",
-	ReasonOverload:    "overload",
-	ReasonOptionLimit: "option-limit",
-	ReasonRateLimit:   "ratelimit",
+	ReasonNotDHCP:        "not-dhcp",
+	ReasonFragment:       "fragment",
+	ReasonNotRequest:     "not-request",
+	ReasonMalformed:      "malformed",
+	ReasonOurs:           "ours",
+	ReasonPartner:        "partner",
+	ReasonSecsBypass:     "secs-bypass",
+	ReasonUnbalanced:     "unbalanced",
+	ReasonOverload:       "overload",
+	ReasonOptionLimit:    "option-limit",
+	ReasonRateLimit:      "ratelimit",
+	ReasonSourceLimit:    "source-limit",
+	ReasonDiscoverBudget: "discover-budget",
 }
 
 func (r Reason) String() string {

@@ -27,11 +27,17 @@ type xdhcpXdhcpClient struct {
 }
 
 type xdhcpXdhcpConfig struct {
-	_            structs.HostLayout
-	RlIntervalNs uint64
-	RlTauNs      uint64
-	RlEnabled    uint32
-	SecsBypass   uint32
+	_                structs.HostLayout
+	RlIntervalNs     uint64
+	RlTauNs          uint64
+	SrcIntervalNs    uint64
+	SrcTauNs         uint64
+	BudgetIntervalNs uint64
+	BudgetTauNs      uint64
+	RlEnabled        uint32
+	SecsBypass       uint32
+	SrcEnabled       uint32
+	BudgetEnabled    uint32
 }
 
 type xdhcpXdhcpCounter struct {
@@ -43,29 +49,42 @@ type xdhcpXdhcpCounter struct {
 type xdhcpXdhcpReason uint32
 
 const (
-	xdhcpXdhcpReasonXDHCP_REASON_NOT_DHCP     xdhcpXdhcpReason = 0
-	xdhcpXdhcpReasonXDHCP_REASON_FRAGMENT     xdhcpXdhcpReason = 1
-	xdhcpXdhcpReasonXDHCP_REASON_NOT_REQUEST  xdhcpXdhcpReason = 2
-	xdhcpXdhcpReasonXDHCP_REASON_MALFORMED    xdhcpXdhcpReason = 3
-	xdhcpXdhcpReasonXDHCP_REASON_OURS         xdhcpXdhcpReason = 4
-	xdhcpXdhcpReasonXDHCP_REASON_PARTNER      xdhcpXdhcpReason = 5
-	xdhcpXdhcpReasonXDHCP_REASON_SECS_BYPASS  xdhcpXdhcpReason = 6
-	xdhcpXdhcpReasonXDHCP_REASON_UNBALANCED   xdhcpXdhcpReason = 7
-	xdhcpXdhcpReasonXDHCP_REASON_OVERLOAD     xdhcpXdhcpReason = 8
-	xdhcpXdhcpReasonXDHCP_REASON_OPTION_LIMIT xdhcpXdhcpReason = 9
-	xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT    xdhcpXdhcpReason = 10
-	xdhcpXdhcpReasonXDHCP_REASON_LEN          xdhcpXdhcpReason = 11
+	xdhcpXdhcpReasonXDHCP_REASON_NOT_DHCP        xdhcpXdhcpReason = 0
+	xdhcpXdhcpReasonXDHCP_REASON_FRAGMENT        xdhcpXdhcpReason = 1
+	xdhcpXdhcpReasonXDHCP_REASON_NOT_REQUEST     xdhcpXdhcpReason = 2
+	xdhcpXdhcpReasonXDHCP_REASON_MALFORMED       xdhcpXdhcpReason = 3
+	xdhcpXdhcpReasonXDHCP_REASON_OURS            xdhcpXdhcpReason = 4
+	xdhcpXdhcpReasonXDHCP_REASON_PARTNER         xdhcpXdhcpReason = 5
+	xdhcpXdhcpReasonXDHCP_REASON_SECS_BYPASS     xdhcpXdhcpReason = 6
+	xdhcpXdhcpReasonXDHCP_REASON_UNBALANCED      xdhcpXdhcpReason = 7
+	xdhcpXdhcpReasonXDHCP_REASON_OVERLOAD        xdhcpXdhcpReason = 8
+	xdhcpXdhcpReasonXDHCP_REASON_OPTION_LIMIT    xdhcpXdhcpReason = 9
+	xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT       xdhcpXdhcpReason = 10
+	xdhcpXdhcpReasonXDHCP_REASON_SOURCE_LIMIT    xdhcpXdhcpReason = 11
+	xdhcpXdhcpReasonXDHCP_REASON_DISCOVER_BUDGET xdhcpXdhcpReason = 12
+	xdhcpXdhcpReasonXDHCP_REASON_LEN             xdhcpXdhcpReason = 13
 )
+
+type xdhcpXdhcpSource struct {
+	_       structs.HostLayout
+	Circuit uint64
+	Giaddr  uint32
+	Vlan    [2]uint16
+	Mac     [6]uint8
+	Pad     [2]uint8
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	xdhcpMapBucketsMap     = "buckets_map"
+	xdhcpMapBudgetMap      = "budget_map"
 	xdhcpMapConfigMap      = "config_map"
 	xdhcpMapCountersMap    = "counters_map"
 	xdhcpMapRatelimitMap   = "ratelimit_map"
 	xdhcpMapScratchMap     = "scratch_map"
+	xdhcpMapSourceMap      = "source_map"
 	xdhcpProgXdhcpXdp      = "xdhcp_xdp"
 	xdhcpVarXdhcpActionBtf = "xdhcp_action_btf"
 	xdhcpVarXdhcpReasonBtf = "xdhcp_reason_btf"
@@ -121,10 +140,12 @@ type xdhcpProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdhcpMapSpecs struct {
 	BucketsMap   *ebpf.MapSpec `ebpf:"buckets_map"`
+	BudgetMap    *ebpf.MapSpec `ebpf:"budget_map"`
 	ConfigMap    *ebpf.MapSpec `ebpf:"config_map"`
 	CountersMap  *ebpf.MapSpec `ebpf:"counters_map"`
 	RatelimitMap *ebpf.MapSpec `ebpf:"ratelimit_map"`
 	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
+	SourceMap    *ebpf.MapSpec `ebpf:"source_map"`
 }
 
 // xdhcpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -156,19 +177,23 @@ func (o *xdhcpObjects) Close() error {
 // It can be passed to loadXdhcpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdhcpMaps struct {
 	BucketsMap   *ebpf.Map `ebpf:"buckets_map"`
+	BudgetMap    *ebpf.Map `ebpf:"budget_map"`
 	ConfigMap    *ebpf.Map `ebpf:"config_map"`
 	CountersMap  *ebpf.Map `ebpf:"counters_map"`
 	RatelimitMap *ebpf.Map `ebpf:"ratelimit_map"`
 	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
+	SourceMap    *ebpf.Map `ebpf:"source_map"`
 }
 
 func (m *xdhcpMaps) Close() error {
 	return _XdhcpClose(
 		m.BucketsMap,
+		m.BudgetMap,
 		m.ConfigMap,
 		m.CountersMap,
 		m.RatelimitMap,
 		m.ScratchMap,
+		m.SourceMap,
 	)
 }
 
