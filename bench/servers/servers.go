@@ -36,6 +36,9 @@ type Spec struct {
 	PeerAddr      netip.Addr
 	Role          string     // "primary" or "secondary"; empty when not a pair
 	Partner       netip.Addr // the other instance's address
+	// MetricsListen is where a server that exports LagMetric serves
+	// Prometheus metrics inside its namespace; Start fills it.
+	MetricsListen string
 }
 
 // Server describes how to run one DHCP server.
@@ -51,7 +54,16 @@ type Server struct {
 	// interface: frames a server sends with XDP_TX reach a veth peer only
 	// when that peer runs XDP.
 	GenXDPPass bool
-	binary     string
+	// ReportsLag is set for servers that export LagMetric (per instance;
+	// Process.ReplicationLag sums both of a pair).
+	ReportsLag bool
+	// LagNote says, for a pair without a lag metric, where its
+	// replication time shows instead.
+	LagNote string
+	binary  string
+	// ready, when set, blocks until a started pair is in normal
+	// operation (both partners serving their halves).
+	ready func(ctx context.Context, p *Process) error
 	// prepare writes config files into spec.Dir and returns the command
 	// arguments and extra environment.
 	prepare func(spec Spec) (args, env []string, err error)
@@ -69,7 +81,11 @@ func All() map[string]Server {
 		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease"},
 		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
 		"xdhcpd-failover": {Name: "xdhcpd-failover", binary: "xdhcpd", prepare: prepareXdhcpd, Pair: true,
+			ReportsLag: true, ready: waitXdhcpdNormal,
 			Durability: "Badger, msync/fsync before ACK; binding updates to the partner"},
+		"kea-ha": {Name: "kea-ha", binary: "kea-dhcp4", prepare: keaHAConfigFile, Pair: true, ready: waitKeaLoadBalancing,
+			Durability: "memfile CSV, no fsync; partner acknowledges the lease update before the reply",
+			LagNote:    "kea-ha sends each lease update to its partner and waits for the partner's answer before it sends the client its ACK, so its replication time is inside its response latency; it exports no separate lag."},
 		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none (stateless yardstick)"},
 		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none (stateless XDP yardstick)"},
 	}
@@ -100,6 +116,7 @@ type Process struct {
 	PID     int
 	LogPath string
 	Partner *Process // the secondary of a pair
+	spec    Spec
 	cmd     *exec.Cmd
 	done    chan error
 }
@@ -108,6 +125,9 @@ type Process struct {
 // spec.Namespace (and, for a pair, its partner in spec.PeerNamespace).
 // The caller must call Stop.
 func (s Server) Start(ctx context.Context, spec Spec) (*Process, error) {
+	if s.ReportsLag {
+		spec.MetricsListen = metricsListen
+	}
 	if !s.Pair {
 		return s.start(ctx, spec)
 	}
@@ -126,8 +146,23 @@ func (s Server) Start(ctx context.Context, spec Spec) (*Process, error) {
 		_ = p.Stop()
 		return nil, err
 	}
+	if s.ready != nil {
+		rctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		if err := s.ready(rctx, p); err != nil {
+			_ = p.Stop()
+			return nil, fmt.Errorf("start %s: %w; output:\n%s", s.Name, err, p.Tail())
+		}
+	}
 	return p, nil
 }
+
+// readyTimeout bounds the wait for a pair to reach normal operation.
+const readyTimeout = 60 * time.Second
+
+// metricsListen is where a server that reports lag serves its metrics,
+// inside its own namespace.
+const metricsListen = "127.0.0.1:9267"
 
 func (s Server) start(ctx context.Context, spec Spec) (*Process, error) {
 	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
@@ -156,7 +191,7 @@ func (s Server) start(ctx context.Context, spec Spec) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	p := &Process{Server: s, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan error, 1)}
+	p := &Process{Server: s, PID: cmd.Process.Pid, LogPath: logPath, spec: spec, cmd: cmd, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
 	select {
 	case err := <-p.done:
@@ -251,7 +286,7 @@ func prepareXdhcpd(s Spec) ([]string, []string, error) {
   address: %s
   data-dir: %s
   control-socket: %s
-  metrics-listen: ""
+  metrics-listen: %q
   log-level: warn
 dataplane:
   mode: auto
@@ -259,7 +294,7 @@ scopes:
   - subnet: %s
     pools: ["%s-%s"]
     lease-time: %ds
-`, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"),
+`, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"), s.MetricsListen,
 		s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
 	if s.Role != "" {
 		cfg += fmt.Sprintf(`failover:
@@ -273,29 +308,6 @@ scopes:
 	}
 	path := filepath.Join(s.Dir, "xdhcpd.yaml")
 	return []string{"--config", path}, nil, write(path, cfg)
-}
-
-func prepareKea(multiThreaded bool) func(Spec) ([]string, []string, error) {
-	return func(s Spec) ([]string, []string, error) {
-		mt := `{"enable-multi-threading": false}`
-		if multiThreaded {
-			mt = `{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256}`
-		}
-		lt := int(s.LeaseTime.Seconds())
-		cfg := fmt.Sprintf(`{"Dhcp4": {
-  "interfaces-config": {"interfaces": [%q], "dhcp-socket-type": "raw"},
-  "lease-database": {"type": "memfile", "persist": true, "name": %q, "lfc-interval": 0},
-  "valid-lifetime": %d, "renew-timer": %d, "rebind-timer": %d,
-  "multi-threading": %s,
-  "subnet4": [{"id": 1, "subnet": %q, "pools": [{"pool": "%s - %s"}]}],
-  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": %q}], "severity": "WARN"}]
-}}
-`, s.Iface, filepath.Join(s.Dir, "kea-leases4.csv"), lt, lt/2, lt*7/8, mt,
-			s.Subnet.Masked().String(), s.PoolStart, s.PoolEnd, filepath.Join(s.Dir, "kea.log"))
-		path := filepath.Join(s.Dir, "kea-dhcp4.json")
-		env := []string{"KEA_PIDFILE_DIR=" + s.Dir, "KEA_LOCKFILE_DIR=" + s.Dir}
-		return []string{"-c", path}, env, write(path, cfg)
-	}
 }
 
 func prepareDhcpd(s Spec) ([]string, []string, error) {
