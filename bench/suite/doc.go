@@ -9,5 +9,15 @@
 // "Max rate" is the highest completed exchange rate among steps whose drop
 // ratio stayed under the threshold (1% by default). CPU s / 1k is the
 // server's CPU seconds per 1,000 completed exchanges in the steps measured;
-// on a 2-core machine the generator competes for the same CPUs.
+// on a 2-core machine the generator competes for the same CPUs; a pair's
+// CPU is the sum of both partners'.
+//
+// # Replication lag
+//
+// For a pair that exports a lag histogram (xdhcpd-failover), the suite
+// scrapes both partners before each step and, after it, once neither has
+// a binding update queued or unacknowledged (at most 3 s), and reports the
+// step's updates with their lag p50, p99 and mean (CSV lag_* columns, lag
+// p50/p99 in the Markdown table). Servers without one leave the columns
+// blank; kea-ha's note says its lag is inside its response latency.
 package suite

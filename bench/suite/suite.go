@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,6 +78,19 @@ type Row struct {
 	Step
 	ServerCPU  float64 // server CPU seconds during the step
 	Durability string
+	Lag        Lag // replication lag of a pair's binding updates in the step
+	// LagNote, for a pair that reports no lag, says where its replication
+	// time shows instead (servers.Server.LagNote).
+	LagNote string
+}
+
+// Lag summarises the replication lag histogram's observations in one
+// step: the time from a lease being committed and queued for the partner
+// to the partner's acknowledgement. Updates is 0 for servers that export
+// no lag.
+type Lag struct {
+	P50, P99, Mean time.Duration
+	Updates        uint64
 }
 
 // CPUPer1000 returns server CPU seconds per 1,000 completed exchanges.
@@ -192,6 +206,7 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 	}
 	var rows []Row
 	for _, rate := range cfg.Rates {
+		lagBefore, lagErr := scrapeLag(ctx, proc)
 		before, err := proc.CPU()
 		if err != nil {
 			return rows, fmt.Errorf("%s died before the %d/s step: %w; output:\n%s", srv.Name, rate, err, proc.Tail())
@@ -222,15 +237,70 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 		if marks == 3 {
 			cpu = mEnd.Sub(mStart)
 		}
-		row := Row{Server: srv.Name, Driver: cfg.Driver.Name(), Scenario: scen, Step: st, ServerCPU: cpu.Total(), Durability: srv.Durability}
+		row := Row{Server: srv.Name, Driver: cfg.Driver.Name(), Scenario: scen, Step: st, ServerCPU: cpu.Total(),
+			Durability: srv.Durability, LagNote: srv.LagNote}
+		if srv.ReportsLag {
+			if lagErr == nil {
+				row.Lag, lagErr = stepLag(ctx, proc, lagBefore)
+			}
+			if lagErr != nil {
+				row.Extra = strings.TrimSpace(row.Extra + " replication lag not measured: " + lagErr.Error())
+				log.Warn("replication lag not measured", zap.String("scenario", scen), zap.Int("offered", rate), zap.Error(lagErr))
+			}
+		}
 		rows = append(rows, row)
 		log.Info("step", zap.String("scenario", scen), zap.Int("offered", rate),
-			zap.Float64("completed", st.Completed), zap.Float64("drop", st.DropRatio), zap.Float64("server_cpu_s", row.ServerCPU))
+			zap.Float64("completed", st.Completed), zap.Float64("drop", st.DropRatio), zap.Float64("server_cpu_s", row.ServerCPU),
+			zap.Uint64("lag_updates", row.Lag.Updates), zap.Duration("lag_p99", row.Lag.P99))
 		if st.DropRatio > cfg.MaxDrop {
 			break
 		}
 	}
 	return rows, nil
+}
+
+// settleLimit bounds the wait, after a step, for a pair's last binding
+// updates to be acknowledged before the lag histogram is read.
+const settleLimit = 3 * time.Second
+
+// scrapeLag reads a pair's lag histogram before a step; nothing for a
+// server that reports none.
+func scrapeLag(ctx context.Context, proc *servers.Process) (servers.Histogram, error) {
+	if !proc.Server.ReportsLag {
+		return servers.Histogram{}, nil
+	}
+	return proc.ReplicationLag(ctx)
+}
+
+// stepLag waits for the step's binding updates to be acknowledged and
+// summarises the lag observed since before.
+func stepLag(ctx context.Context, proc *servers.Process, before servers.Histogram) (Lag, error) {
+	left, err := proc.Settle(ctx, settleLimit)
+	if err != nil {
+		return Lag{}, err
+	}
+	after, err := proc.ReplicationLag(ctx)
+	if err != nil {
+		return Lag{}, err
+	}
+	d, err := after.Sub(before)
+	if err != nil {
+		return Lag{}, err
+	}
+	lag := summarise(d)
+	if left > 0 {
+		return lag, fmt.Errorf("%d binding updates still unacknowledged %v after the step; they are not in its lag", left, settleLimit)
+	}
+	return lag, nil
+}
+
+// summarise reduces a step's histogram to p50, p99 and mean.
+func summarise(h servers.Histogram) Lag {
+	lag := Lag{Updates: h.Count}
+	lag.P50, _ = h.Quantile(0.50)
+	lag.P99, _ = h.Quantile(0.99)
+	lag.Mean, _ = h.Mean()
+	return lag
 }
 
 // waitReady runs tiny steps until the server completes an exchange.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdhcp/xdhcp/bench/servers"
 )
 
 func TestBest(t *testing.T) {
@@ -68,5 +71,74 @@ func TestWriters(t *testing.T) {
 func TestRunNeedsDriver(t *testing.T) {
 	if _, err := Run(context.Background(), Config{}); err == nil {
 		t.Error("Run without a driver succeeded")
+	}
+}
+
+func TestLagColumns(t *testing.T) {
+	rows := []Row{
+		{Server: "xdhcpd-failover", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 1000},
+			Lag: Lag{Updates: 3000, P50: 1500 * time.Microsecond, P99: 12 * time.Millisecond, Mean: 2 * time.Millisecond}},
+		{Server: "kea-ha", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 990}, LagNote: "inside latency"},
+		{Server: "kea-ha", Driver: "gen", Scenario: "renew", Step: Step{Offered: 1000, Completed: 990}, LagNote: "inside latency"},
+		{Server: "xdhcpd", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 1000}},
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, rows, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[1][17:], ","); got != "3000,1500,12000,2000" {
+		t.Errorf("pair lag cells %q, want 3000,1500,12000,2000", got)
+	}
+	if got := strings.Join(recs[4][17:], ","); got != ",,," {
+		t.Errorf("single server lag cells %q, want blank", got)
+	}
+	back, err := ReadCSV(bytes.NewReader(b.Bytes()))
+	if err != nil || back[0].Lag != rows[0].Lag || back[3].Lag != (Lag{}) {
+		t.Errorf("ReadCSV lag = %+v, %+v, %v", back[0].Lag, back[3].Lag, err)
+	}
+	b.Reset()
+	if err := WriteMarkdown(&b, rows, time.Second, 0.01); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"| 1.500 | 12.000 |", "| see note | see note |", "Note (kea-ha): inside latency"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if n := strings.Count(md, "Note (kea-ha)"); n != 1 {
+		t.Errorf("kea-ha note printed %d times, want once", n)
+	}
+}
+
+// TestReadCSVBeforeLag reads a results file written before the lag
+// columns existed (bench/results/2026-11-27T0222Z has them).
+func TestReadCSVBeforeLag(t *testing.T) {
+	old := "server,driver,scenario,offered_per_s,completed_per_s,drop_ratio,p50_us,p90_us,p99_us,max_us,naks,dup_addrs,server_cpu_s,server_cpu_s_per_1k,gen_cpu_s,durability,note\n" +
+		"kea,xdhcp-bench,dora,250,249.7,0.00000,703,799,1535,2682,0,0,0.34,0.4540,0.23,\"memfile CSV, no fsync\",\n"
+	rows, err := ReadCSV(strings.NewReader(old))
+	if err != nil || len(rows) != 1 || rows[0].Completed != 249.7 || rows[0].Durability != "memfile CSV, no fsync" || rows[0].Lag != (Lag{}) {
+		t.Errorf("ReadCSV = %+v, %v", rows, err)
+	}
+	if _, err := ReadCSV(strings.NewReader(strings.Replace(old, "p99_us", "p98_us", 1))); err == nil || !strings.Contains(err.Error(), "p99_us") {
+		t.Errorf("ReadCSV without p99_us: %v, want an error naming it", err)
+	}
+}
+
+func TestSummariseLag(t *testing.T) {
+	inf := math.Inf(1)
+	h := servers.Histogram{Bounds: []float64{0.001, 0.002, 0.004, inf}, Counts: []uint64{0, 50, 100, 100}, Count: 100, Sum: 0.2}
+	got := summarise(h)
+	want := Lag{Updates: 100, P50: 2 * time.Millisecond, P99: 3960 * time.Microsecond, Mean: 2 * time.Millisecond}
+	if got.Updates != want.Updates || (got.P50-want.P50).Abs() > time.Microsecond ||
+		(got.P99-want.P99).Abs() > time.Microsecond || (got.Mean-want.Mean).Abs() > time.Microsecond {
+		t.Errorf("summarise = %+v, want %+v", got, want)
+	}
+	if got := summarise(servers.Histogram{}); got != (Lag{}) {
+		t.Errorf("summarise(empty) = %+v, want zero", got)
 	}
 }
