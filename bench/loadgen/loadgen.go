@@ -53,12 +53,15 @@ type Config struct {
 	// 67 to each of Servers, as a relay with several helper addresses
 	// does; renewals and releases go only to the server that granted the
 	// lease. Relay must be an address of the generator's interface.
-	Relay      netip.Addr
-	Servers    []netip.Addr // relay targets (1 to 16)
-	ServerMAC  [6]byte      // MAC of Servers[0]; zero: resolved by ARP, like the others
-	LegitRate  float64      // flood: DORA starts per second by legitimate clients; default 100
-	WarmupRate float64      // renew/mix warm-up rate; default unbounded (Window)
-	MACSeed    byte         // second byte of client MACs, to run several generators
+	Relay     netip.Addr
+	Servers   []netip.Addr // relay targets (1 to 16)
+	ServerMAC [6]byte      // MAC of Servers[0]; zero: resolved by ARP, like the others
+	LegitRate float64      // flood: DORA starts per second by legitimate clients; default 100
+	// FloodSource says whose Ethernet source address the flood's frames
+	// carry; legitimate clients always send from their own MAC.
+	FloodSource FloodSource
+	WarmupRate  float64 // renew/mix warm-up rate; default unbounded (Window)
+	MACSeed     byte    // second byte of client MACs, to run several generators
 	// Progress, when set, is called about every ProgressEvery with the
 	// totals so far.
 	Progress      func(Snapshot)
@@ -69,6 +72,20 @@ type Config struct {
 	// that window.
 	OnPhase func(phase string)
 }
+
+// FloodSource is where a flood's frames come from, as the network sees it.
+type FloodSource string
+
+// The flood sources.
+const (
+	// FloodSpoofed sends each frame from its random chaddr, as if from a
+	// new client (the Ethernet source is the chaddr). The default.
+	FloodSpoofed FloodSource = "spoofed"
+	// FloodOnePort sends every frame from the generator interface's own
+	// MAC with a random chaddr, as a starvation tool behind one
+	// subscriber port does.
+	FloodOnePort FloodSource = "port"
+)
 
 // Snapshot is a progress report.
 type Snapshot struct {
@@ -162,6 +179,13 @@ func (c *Config) validate() error {
 	}
 	if c.Retries > 10 {
 		return fmt.Errorf("%w: Retries %d: use at most 10", ErrConfig, c.Retries)
+	}
+	switch c.FloodSource {
+	case "":
+		c.FloodSource = FloodSpoofed
+	case FloodSpoofed, FloodOnePort:
+	default:
+		return fmt.Errorf("%w: FloodSource %q: choose %q or %q", ErrConfig, c.FloodSource, FloodSpoofed, FloodOnePort)
 	}
 	if c.LegitRate == 0 {
 		c.LegitRate = 100
@@ -679,6 +703,9 @@ func (g *gen) sendFlood() {
 		SrcMAC: mac, DstMAC: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, DstIP: [4]byte{255, 255, 255, 255},
 		SrcPort: frame.ClientPort, DstPort: frame.ServerPort, Op: frame.OpRequest, XID: uint32(r >> 32),
 		Flags: frame.FlagBroadcast, CHAddr: mac, Type: frame.Discover,
+	}
+	if g.cfg.FloodSource == FloodOnePort {
+		m.SrcMAC = g.mac
 	}
 	g.st.Kinds[stats.Flood].Started++
 	g.emit(m)

@@ -218,6 +218,40 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "spoofed flood: each frame from its chaddr",
+			cfg:  Config{Scenario: ScenarioFlood, Clients: 10, Rate: 5000, LegitRate: 200},
+			setup: func(f *fakeServer) {
+				f.checkRq = func(m *frame.Message) {
+					if m.SrcMAC != m.CHAddr {
+						t.Errorf("frame from %x with chaddr %x", m.SrcMAC, m.CHAddr)
+					}
+				}
+			},
+			check: func(t *testing.T, r *Result, f *fakeServer) {
+				if r.Stats.Kinds[stats.Flood].Started == 0 {
+					t.Error("no flood sent")
+				}
+			},
+		},
+		{
+			name: "flood from one port, legitimate clients from their own MACs",
+			cfg:  Config{Scenario: ScenarioFlood, Clients: 10, Rate: 5000, LegitRate: 200, FloodSource: FloodOnePort},
+			setup: func(f *fakeServer) {
+				f.checkRq = func(m *frame.Message) {
+					flood := m.CHAddr[0] == 0x06 // flood chaddrs; legitimate ones start with 0x02
+					if flood && m.SrcMAC != f.HardwareAddr() || !flood && m.SrcMAC != m.CHAddr {
+						t.Errorf("frame from %x with chaddr %x (flood %v)", m.SrcMAC, m.CHAddr, flood)
+					}
+				}
+			},
+			check: func(t *testing.T, r *Result, f *fakeServer) {
+				fl, d := r.Stats.Kinds[stats.Flood], r.Stats.Kinds[stats.DORA]
+				if fl.Started == 0 || d.Completed == 0 {
+					t.Errorf("flood %+v dora %+v", fl, d)
+				}
+			},
+		},
+		{
 			name: "release after ack",
 			cfg:  Config{Clients: 20, Release: true},
 			check: func(t *testing.T, r *Result, f *fakeServer) {
@@ -272,6 +306,7 @@ func TestConfigErrors(t *testing.T) {
 		{Release: true, Decline: true},
 		{Retries: 11},
 		{Relay: netip.MustParseAddr("10.0.0.1")},
+		{Scenario: ScenarioFlood, FloodSource: "everywhere"},
 	} {
 		if _, err := Run(context.Background(), newFake(t), cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("Run(%+v) err = %v, want ErrConfig", cfg, err)

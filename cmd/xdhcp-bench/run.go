@@ -38,6 +38,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	relay := fs.String("relay", "", "act as a relay with this giaddr (an address of --iface); needs --server")
 	server := fs.String("server", "", "relay targets, comma-separated (e.g. both partners of a failover pair)")
 	legit := fs.Float64("legit-rate", 100, "flood: DORA starts per second by legitimate clients")
+	floodSource := fs.String("flood-source", "spoofed", "flood: Ethernet source of the flood's frames: spoofed (each frame's random chaddr) | port (this interface's MAC, random chaddrs: one attacking port)")
 	seed := fs.Uint("mac-seed", 0, "second byte of client MACs (0-255), to run several generators")
 	ioMode := fs.String("io", "recvmmsg", "receive engine: recvmmsg | ring (TPACKET_V3)")
 	batch := fs.Int("batch", 64, "frames per system call")
@@ -59,7 +60,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	cfg := loadgen.Config{
 		Scenario: loadgen.Scenario(*scenario), Clients: *clients, Rate: *rate, Window: *window, Duration: *duration,
 		Timeout: *timeout, Retries: *retries, ClientID: *clientID, Release: *release, Decline: *decline,
-		LegitRate: *legit, MACSeed: byte(*seed),
+		LegitRate: *legit, MACSeed: byte(*seed), FloodSource: loadgen.FloodSource(*floodSource),
 	}
 	if *phaseMarks {
 		cfg.OnPhase = func(p string) { fmt.Fprintln(e.stderr, PhaseMark+p) }
