@@ -27,6 +27,12 @@ var (
 	yardstickPerfdhcp = []int{5000, 10000, 15000, 20000, 25000, 30000, 40000}
 )
 
+// defaultGenServers is the full plan's server list: the failover pairs
+// (xdhcpd's, then Kea's HA pair) follow single xdhcpd; quick leaves the
+// pairs out, Kea's alone needing about 20 s per scenario to reach
+// load-balancing.
+const defaultGenServers = "xdhcpd,xdhcpd-failover,kea-ha,kea,kea-mt,dhcpd,dnsmasq"
+
 // plan is one suite.Run: a driver over some servers at some rates.
 type plan struct {
 	driver  suite.Driver
@@ -38,7 +44,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	quick := fs.Bool("quick", false, "short plan (make bench-quick): fewer servers, rates and shorter steps")
-	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, xdhcpd-failover, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default xdhcpd,xdhcpd-failover,kea,kea-mt,dhcpd,dnsmasq (quick: xdhcpd,kea); \"none\" skips")
+	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, xdhcpd-failover, kea-ha, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default "+defaultGenServers+" (quick: xdhcpd,kea); \"none\" skips")
 	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "generator scenarios")
 	perfServers := fs.String("perfdhcp-servers", "xdhcpd,kea", "servers perfdhcp (DORA) runs against; \"none\" skips")
 	yardstick := fs.Bool("yardstick", true, "also run both generators against the XDP echo responder (echo-xdp)")
@@ -97,7 +103,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 		}
 		return strings.Split(s, ",")
 	}
-	genServers := list(*servers, "xdhcpd,xdhcpd-failover,kea,kea-mt,dhcpd,dnsmasq")
+	genServers := list(*servers, defaultGenServers)
 	if *quick && *servers == "" {
 		genServers = []string{"xdhcpd", "kea"}
 	}
