@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	check := fs.Bool("check", false, "validate the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
+	memProfile := fs.String("memprofile", "", "write a Go allocation profile to this file when the server stops (for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +85,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		defer writeAllocProfile(log, *memProfile)
+	}
 	return serve(ctx, log, cfg, *cfgPath)
+}
+
+// writeAllocProfile writes the allocations made since start (pprof's
+// "allocs" profile) to path; a failure is logged, the exit status is the
+// server's.
+func writeAllocProfile(log *zap.Logger, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Error("--memprofile: write allocation profile", zap.String("path", path), zap.Error(err))
+	}
 }
 
 func serve(ctx context.Context, log *zap.Logger, cfg *config.Config, cfgPath string) error {

@@ -81,6 +81,16 @@ type Scope struct {
 	Config   config.Scope
 	Alloc    *alloc.Scope
 	Failover bool // served together with the failover partner: the failover Policy applies
+
+	subnetMask []byte // option 1's value, set by New
+}
+
+// mask returns the scope's subnet mask as option 1 carries it.
+func (s *Scope) mask() []byte {
+	if s.subnetMask != nil {
+		return s.subnetMask
+	}
+	return net.CIDRMask(s.Config.Subnet.Bits(), 32)
 }
 
 // Link is a serving interface as the handler needs to know it.
@@ -114,11 +124,14 @@ type Handler struct {
 	table    scopeTable
 	links    map[int][]*Scope
 	policy   atomic.Pointer[Policy]
+	replies  *ReplyPool
 }
 
 // New builds a handler serving scopes on links, identifying itself as
 // serverID. The order of scopes is kept for links that carry several.
-func New(log *zap.Logger, serverID netip.Addr, scopes []*Scope, links []Link) (*Handler, error) {
+// Replies come from replies (nil: a pool of the handler's own); a caller
+// that is done with a Result's Reply may give it back with replies.Put.
+func New(log *zap.Logger, serverID netip.Addr, scopes []*Scope, links []Link, replies *ReplyPool) (*Handler, error) {
 	if !serverID.Is4() {
 		return nil, errors.New("handler: server identifier must be an IPv4 address")
 	}
@@ -127,6 +140,13 @@ func New(log *zap.Logger, serverID netip.Addr, scopes []*Scope, links []Link) (*
 		serverID: serverID,
 		table:    newScopeTable(scopes),
 		links:    make(map[int][]*Scope, len(links)),
+		replies:  replies,
+	}
+	if h.replies == nil {
+		h.replies = new(ReplyPool)
+	}
+	for _, s := range scopes {
+		s.subnetMask = net.CIDRMask(s.Config.Subnet.Bits(), 32)
 	}
 	for _, l := range links {
 		for _, p := range l.Addrs {

@@ -67,7 +67,7 @@ func newTestHandler(t *testing.T) *Handler {
 		{Index: testLink, Name: "srv0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 		{Index: testLink + 1, Name: "srv1", Addrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.1/24")}},
 	}
-	h, err := New(zaptest.NewLogger(t), serverID, hs, links)
+	h, err := New(zaptest.NewLogger(t), serverID, hs, links, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,5 +435,46 @@ func TestLeaseKeepsHostname(t *testing.T) {
 	l, ok := h.ScopeOf(res.Lease.IP).Alloc.Lookup(res.Lease.IP)
 	if !ok || l.Hostname != "laptop" {
 		t.Errorf("allocator record hostname %q (found %v), want laptop", l.Hostname, ok)
+	}
+}
+
+// TestRecycledRepliesCarryNothingOver gives every reply back to the pool
+// and checks that the next client's reply, built from a recycled message,
+// is exactly what a fresh message would have given: no option, address or
+// flag of the previous client survives.
+func TestRecycledRepliesCarryNothingOver(t *testing.T) {
+	relayInfo := []byte{1, 3, 'p', 'o', 'n'}
+	steps := []struct {
+		name string
+		req  *dhcpv4.DHCPv4
+		link int
+	}{
+		{"relayed, client id and relay info", msg(dhcpv4.MessageTypeDiscover, hw(1), withGiaddr("198.51.100.1"),
+			withOpt(dhcpv4.OptionClientIdentifier, []byte{1, 2, 0xaa, 0, 0, 0, 1}),
+			withOpt(dhcpv4.OptionRelayAgentInformation, relayInfo)), 0},
+		{"plain on the link", msg(dhcpv4.MessageTypeDiscover, hw(2)), testLink},
+		{"NAK for a foreign address", msg(dhcpv4.MessageTypeRequest, hw(3), withAddr(dhcpv4.OptionRequestedIPAddress, "10.9.9.9")), testLink},
+		{"INFORM", msg(dhcpv4.MessageTypeInform, hw(4), withCiaddr("192.0.2.50")), testLink},
+		{"plain again", msg(dhcpv4.MessageTypeDiscover, hw(5)), testLink},
+	}
+	pooled := newTestHandler(t)
+	pool := new(ReplyPool)
+	pooled.replies = pool
+	fresh := newTestHandler(t)
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			got := pooled.Handle(Request{Msg: st.req, Link: st.link, Now: t0})
+			want := fresh.Handle(Request{Msg: st.req, Link: st.link, Now: t0})
+			if got.Outcome != want.Outcome {
+				t.Fatalf("outcome %s, want %s", got.Outcome, want.Outcome)
+			}
+			if want.Reply == nil {
+				t.Fatalf("no reply from the fresh handler (outcome %s); the step tests nothing", want.Outcome)
+			}
+			if g, w := got.Reply.ToBytes(), want.Reply.ToBytes(); !bytes.Equal(g, w) {
+				t.Fatalf("recycled reply differs from a fresh one:\n got %s\nwant %s", got.Reply.Summary(), want.Reply.Summary())
+			}
+			pool.Put(got.Reply)
+		})
 	}
 }

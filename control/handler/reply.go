@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -59,7 +60,8 @@ func (h *Handler) nak(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 // server identifier and the echoed client identifier (RFC 6842) and relay
 // agent information (RFC 3046).
 func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
-	r := &dhcpv4.DHCPv4{
+	r := h.replies.get()
+	*r = dhcpv4.DHCPv4{
 		OpCode:        dhcpv4.OpcodeBootReply,
 		HWType:        req.HWType,
 		TransactionID: req.TransactionID,
@@ -69,7 +71,7 @@ func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 		ServerIPAddr:  net.IPv4zero,
 		GatewayIPAddr: req.GatewayIPAddr,
 		ClientHWAddr:  req.ClientHWAddr,
-		Options:       make(dhcpv4.Options, 16),
+		Options:       r.Options,
 	}
 	if r.HWType == 0 {
 		r.HWType = iana.HWTypeEthernet
@@ -91,8 +93,7 @@ func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 // scope's options. With a parameter request list only the requested options
 // go out (RFC 2132 §9.8); without one, all configured options do.
 func (h *Handler) addConfigured(r, req *dhcpv4.DHCPv4, s *Scope, reservedName string) {
-	mask := net.CIDRMask(s.Config.Subnet.Bits(), 32)
-	r.Options[uint8(dhcpv4.OptionSubnetMask)] = []byte(mask)
+	r.Options[uint8(dhcpv4.OptionSubnetMask)] = s.mask()
 	prl := req.Options.Get(dhcpv4.OptionParameterRequestList)
 	for code, val := range s.Config.Options {
 		if prl != nil && !requested(prl, code) {
@@ -160,4 +161,32 @@ func (t scopeTable) find(a netip.Addr) *Scope {
 		return s
 	}
 	return nil
+}
+
+// ReplyPool recycles reply messages, each with its option map, so that
+// answering a client does not allocate a new message and map every time.
+// The zero value is ready to use and safe for concurrent use.
+type ReplyPool struct {
+	pool sync.Pool
+}
+
+// get returns an empty message with an empty option map.
+func (p *ReplyPool) get() *dhcpv4.DHCPv4 {
+	if r, ok := p.pool.Get().(*dhcpv4.DHCPv4); ok {
+		return r
+	}
+	return &dhcpv4.DHCPv4{Options: make(dhcpv4.Options, 16)}
+}
+
+// Put gives back a reply the handler made, once nothing uses it any more
+// (it has been encoded and counted). The option values themselves are not
+// reused: some are shared with requests and scope configuration.
+func (p *ReplyPool) Put(r *dhcpv4.DHCPv4) {
+	if r == nil || r.Options == nil {
+		return
+	}
+	opts := r.Options
+	clear(opts)
+	*r = dhcpv4.DHCPv4{Options: opts}
+	p.pool.Put(r)
 }

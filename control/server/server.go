@@ -57,6 +57,7 @@ type Server struct {
 	// while Reload swaps the handler, so no binding is lost in the swap.
 	mu       sync.RWMutex
 	h        *handler.Handler
+	replies  handler.ReplyPool // every handler's replies, recycled once sent
 	cfg      *config.Config
 	loadedAt time.Time
 
@@ -186,7 +187,7 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 		}
 		scopes = append(scopes, &handler.Scope{Config: sc, Alloc: a})
 	}
-	h, err := handler.New(s.log, serverID, scopes, links)
+	h, err := handler.New(s.log, serverID, scopes, links, &s.replies)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -281,7 +282,10 @@ func (s *Server) closeInterfaces() {
 func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 	defer s.wg.Done()
 	in := newInbox(ifc.conn)
-	out := newOutbox(ifc, s.metrics.sent, func(err error) {
+	out := newOutbox(ifc, func(r *dhcpv4.DHCPv4) {
+		s.metrics.sent(r)
+		s.replies.Put(r)
+	}, func(err error) {
 		s.metrics.drop("send-error")
 		s.log.Debug("send failed", zap.Error(err))
 	})
