@@ -34,6 +34,9 @@ type Config struct {
 	MaxClockSkew    time.Duration // warn when the partner's clock differs more; default 5s
 	BalanceInterval time.Duration // how often free addresses are rebalanced in NORMAL; default 1m
 	SplitTimeout    time.Duration // how long SetSplit waits for the partner; default ReceiveTimer
+
+	ReplicateAuto    bool          // replicate-scopes: auto: push the scope settings on every connection (the server pushes after reloads)
+	ReplicateTimeout time.Duration // how long Replicate waits for the partner's answer; default 3*ReceiveTimer
 }
 
 // Defaults of the optional settings.
@@ -74,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SplitTimeout == 0 {
 		c.SplitTimeout = c.ReceiveTimer
+	}
+	if c.ReplicateTimeout == 0 {
+		c.ReplicateTimeout = 3 * c.ReceiveTimer
 	}
 }
 

@@ -120,4 +120,7 @@ type Counters struct {
 	UpdatesReceived uint64
 	ApplyFailures   uint64 // partner BNDUPDs we could not commit
 	AddressesMoved  uint64 // free addresses given to the partner by pool balancing
+	SettingsPushed  uint64 // our scope settings the partner applied
+	SettingsApplied uint64 // the partner's scope settings we applied
+	SettingsRefused uint64 // the partner's scope settings we refused (newer here, invalid, malformed transfer)
 }

@@ -27,6 +27,7 @@ func FromConfig(c *config.Failover) (Config, error) {
 		LoadBalanceMaxSecs: c.LoadBalanceMaxSeconds,
 		ReceiveTimer:       c.MaxResponseDelay.D(),
 		MaxClockSkew:       c.MaxClockSkew.D(),
+		ReplicateAuto:      c.ReplicateScopes == config.ReplicateAuto,
 	}
 	if c.Role == config.FailoverSecondary {
 		cfg.Role = fsm.Secondary

@@ -254,7 +254,13 @@ type running struct {
 
 func start(t *testing.T, cfg Config, srv *fakeServer) *running {
 	t.Helper()
-	p, err := New(cfg, srv, zaptest.NewLogger(t).Named(srv.name))
+	return startWith(t, cfg, srv, srv)
+}
+
+// startWith runs an engine over deps, a server built around srv.
+func startWith(t *testing.T, cfg Config, deps Deps, srv *fakeServer) *running {
+	t.Helper()
+	p, err := New(cfg, deps, zaptest.NewLogger(t).Named(srv.name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ type link struct {
 	// What the partner announced in its CONNECT or CONNECTACK (0: nothing).
 	partnerReceiveTimer time.Duration
 	partnerMaxUnacked   int
+	partnerVendor       string // vendor-class-identifier: "xdhcp" understands our extensions (scope settings replication)
 }
 
 // noteHello records the partner's receive timer and update window.
@@ -36,6 +37,9 @@ func (l *link) noteHello(m *wire.Message) {
 	}
 	if v, ok := m.Uint32(wire.OptMaxUnacked); ok && v > 0 && v < 1<<20 {
 		l.partnerMaxUnacked = int(v)
+	}
+	if v, ok := m.Get(wire.OptVendorClass); ok {
+		l.partnerVendor = string(v)
 	}
 }
 

@@ -63,7 +63,9 @@ type Peer struct {
 	appliedLB      bool
 	bucketMask     *[256]bool // split change in progress (responder): buckets we may still own
 	split          *splitOp
-	splitPending   *[256]bool // responder: the proposed primary buckets awaiting COMMIT
+	splitPending   *[256]bool  // responder: the proposed primary buckets awaiting COMMIT
+	push           *pushOp     // settings replication this server started
+	incoming       *transferIn // settings replication being received
 	// shareFloor, when >= 0, overrides ServingPolicy.PrimaryShare while a
 	// split change this server responded to is unsettled: the smaller of
 	// the old and new share for this server (see split.go).
@@ -165,6 +167,10 @@ func (p *Peer) Run(ctx context.Context) error {
 		if p.split != nil {
 			p.split.finish(ErrNotRunning)
 			p.split = nil
+		}
+		if p.push != nil {
+			p.push.finish(ReplicateResult{Ours: p.push.ours}, ErrNotRunning)
+			p.push = nil
 		}
 		if p.cur != nil {
 			p.cur.close()
@@ -271,6 +277,7 @@ func (p *Peer) install(l *link) {
 	act, _ := p.machine.Handle(fsm.Event{Kind: fsm.EvCommsUp, Now: now})
 	p.sendState(now)
 	p.afterEvent(now, act)
+	p.autoReplicate()
 }
 
 // dropLink closes the current link and tells the state machine.
@@ -296,6 +303,7 @@ func (p *Peer) dropLink(why string) {
 		p.split = nil
 	}
 	p.bucketMask, p.splitPending = nil, nil
+	p.replicationLinkDown(why)
 	p.log.Warn("failover partner connection lost", zap.String("reason", why))
 	now := p.now()
 	act, _ := p.machine.Handle(fsm.Event{Kind: fsm.EvCommsDown, Now: now})
@@ -348,6 +356,9 @@ func (p *Peer) nextWake() time.Time {
 	if p.split != nil {
 		earliest(p.split.deadline)
 	}
+	if p.push != nil {
+		earliest(p.push.deadline)
+	}
 	return next
 }
 
@@ -379,6 +390,7 @@ func (p *Peer) onTimer() {
 		p.split.finish(ErrSplitTimeout)
 		p.split = nil
 	}
+	p.replicateTimers(now)
 	act, _ := p.machine.Handle(fsm.Event{Kind: fsm.EvTick, Now: now})
 	if now.Sub(p.lastBalance) >= p.cfg.BalanceInterval {
 		p.lastBalance = now
@@ -622,6 +634,10 @@ func (p *Peer) receive(in inbound) {
 		return
 	case msgSplitPrepare, msgSplitAck, msgSplitCommit:
 		p.onSplit(m, now)
+	case msgReplicate:
+		p.onReplicate(m)
+	case msgReplicateAck:
+		p.onReplicateAck(m)
 	default:
 		if m.Type < 128 {
 			err = fmt.Errorf("unexpected %s on an established connection", m.Type)

@@ -8,6 +8,7 @@
 //	xdhcpctl failover status             both partners' states, split, MCLT, updates in flight
 //	xdhcpctl failover partner-down       declare the partner down (COMMUNICATIONS-INTERRUPTED only)
 //	xdhcpctl failover split PERCENT      change the load-balance split on both partners, live
+//	xdhcpctl failover replicate [--force] push the failover scopes' settings to the partner
 //
 // Global flags come before the command: --socket PATH, --json, --timeout.
 package main
@@ -46,6 +47,8 @@ commands:
   failover status                     both partners' states, split, MCLT, updates in flight
   failover partner-down               declare the partner down (from COMMUNICATIONS-INTERRUPTED)
   failover split PERCENT              change the load-balance split on both partners, live
+  failover replicate [--force]        push the failover scopes' settings (pools, options,
+                                      reservations) to the partner; --force overrides a newer copy there
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -152,6 +155,46 @@ func (c cli) leases(ctx context.Context, args []string, stderr io.Writer) error 
 	return nil
 }
 
+// replicate pushes the scope settings and says what the partner did.
+func (c cli) replicate(ctx context.Context, args []string) error {
+	req := api.Request{Command: api.CmdFailoverReplicate}
+	switch {
+	case len(args) == 1 && (args[0] == "--force" || args[0] == "-force"):
+		req.Force = true
+	case len(args) != 0:
+		return errors.New("usage: xdhcpctl failover replicate [--force]")
+	}
+	var r api.Replicate
+	if err := api.Call(ctx, c.socket, req, &r); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(r)
+	}
+	switch r.Outcome {
+	case "identical":
+		fmt.Fprintf(c.out, "partner already has these settings (%s)\n", versionLine(r.Ours))
+	default:
+		forced := ""
+		if r.Forced {
+			forced = " (forced)"
+		}
+		fmt.Fprintf(c.out, "partner applied our scope settings%s: %s\n", forced, versionLine(r.Ours))
+	}
+	return nil
+}
+
+func versionLine(v api.SettingsVersion) string {
+	if v.Generation == 0 && v.Hash == "" {
+		return "no version"
+	}
+	h := v.Hash
+	if len(h) > 12 {
+		h = h[:12]
+	}
+	return fmt.Sprintf("generation %d, changed %s, hash %s", v.Generation, v.Changed.Format(time.RFC3339), h)
+}
+
 // lagLine summarises the replication lag histogram.
 func lagLine(l api.LagSummary) string {
 	if l.Count == 0 {
@@ -241,6 +284,8 @@ func printTree(w io.Writer, m map[string]any, indent string) {
 func (c cli) failover(ctx context.Context, args []string) error {
 	req := api.Request{Command: api.CmdFailoverStatus}
 	switch {
+	case len(args) >= 1 && args[0] == "replicate":
+		return c.replicate(ctx, args[1:])
 	case len(args) == 1 && args[0] == "status":
 	case len(args) == 1 && args[0] == "partner-down":
 		req.Command = api.CmdFailoverPartnerDown
@@ -251,7 +296,7 @@ func (c cli) failover(ctx context.Context, args []string) error {
 		}
 		req.Command, req.Percent = api.CmdFailoverSplit, pct
 	default:
-		return errors.New("usage: xdhcpctl failover status | partner-down | split PERCENT")
+		return errors.New("usage: xdhcpctl failover status | partner-down | split PERCENT | replicate [--force]")
 	}
 	var st api.FailoverStatus
 	if err := api.Call(ctx, c.socket, req, &st); err != nil {

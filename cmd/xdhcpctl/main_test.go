@@ -97,6 +97,12 @@ func TestCommands(t *testing.T) {
 				st.SplitPercent = req.Percent
 			}
 			return api.Response{Data: data(t, st)}
+		case api.CmdFailoverReplicate:
+			if !req.Force {
+				return api.Response{Error: "replicate: partner refused the settings: our copy changed later (xdhcpctl failover replicate --force overrides the partner's copy)"}
+			}
+			return api.Response{Data: data(t, api.Replicate{Outcome: "applied", Forced: true,
+				Ours: api.SettingsVersion{Generation: 4, Changed: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Hash: "0123456789abcdef"}})}
 		case api.CmdDataplane:
 			return api.Response{Data: data(t, map[string]any{"mode": "auto", "xdp-counters": map[string]int{"passed-ours": 7}})}
 		}
@@ -131,6 +137,11 @@ func TestCommands(t *testing.T) {
 		{name: "failover split out of range", args: []string{"failover", "split", "170"}, wantErr: "not a percentage"},
 		{name: "failover partner-down", args: []string{"failover", "partner-down"}, want: []string{"partner declared down"},
 			wantReq: api.Request{Command: api.CmdFailoverPartnerDown}},
+		{name: "failover replicate refused", args: []string{"failover", "replicate"}, wantErr: "--force overrides"},
+		{name: "failover replicate forced", args: []string{"failover", "replicate", "--force"},
+			want:    []string{"partner applied our scope settings (forced): generation 4, changed 2026-01-02T03:04:05Z, hash 0123456789ab"},
+			wantReq: api.Request{Command: api.CmdFailoverReplicate, Force: true}},
+		{name: "failover replicate bad flag", args: []string{"failover", "replicate", "--now"}, wantErr: "usage: xdhcpctl failover replicate [--force]"},
 		{name: "failover without a verb", args: []string{"failover"}, wantErr: "usage: xdhcpctl failover"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "no command", args: nil, wantErr: "no command given"},

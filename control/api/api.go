@@ -21,6 +21,7 @@ const (
 	CmdFailoverStatus      = "failover-status"
 	CmdFailoverPartnerDown = "failover-partner-down"
 	CmdFailoverSplit       = "failover-split"
+	CmdFailoverReplicate   = "failover-replicate"
 )
 
 // Request is one command with its arguments.
@@ -30,6 +31,7 @@ type Request struct {
 	MAC     string `json:"mac,omitempty"`     // leases: a hardware address
 	IP      string `json:"ip,omitempty"`      // leases, lease-delete: an address
 	Percent int    `json:"percent,omitempty"` // failover-split: the primary's share
+	Force   bool   `json:"force,omitempty"`   // failover-replicate: override the partner's newer copy
 }
 
 // Response carries either Data (the command's result) or Error.
@@ -116,6 +118,23 @@ type LagSummary struct {
 	MeanSeconds float64 `json:"mean-seconds"`
 	P50Seconds  float64 `json:"p50-seconds"`
 	P99Seconds  float64 `json:"p99-seconds"`
+}
+
+// Replicate is the answer to CmdFailoverReplicate: the partner applied
+// the settings or already had them (a refusal comes back as an error).
+type Replicate struct {
+	Outcome string          `json:"outcome"` // applied, identical
+	Forced  bool            `json:"forced"`
+	Ours    SettingsVersion `json:"ours"`
+	Partner SettingsVersion `json:"partner"` // the partner's version after the push
+	Message string          `json:"message,omitempty"`
+}
+
+// SettingsVersion identifies one copy of the failover scopes' settings.
+type SettingsVersion struct {
+	Generation uint64    `json:"generation"`
+	Changed    time.Time `json:"changed"`
+	Hash       string    `json:"hash"` // SHA-256 of the settings, hex
 }
 
 // Reload is the answer to CmdReload.

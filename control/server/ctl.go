@@ -93,7 +93,7 @@ func (s *Server) Control(ctx context.Context, req api.Request) (any, error) {
 		return s.DeleteLease(ctx, ip)
 	case api.CmdReload:
 		return s.Reload(ctx)
-	case api.CmdFailoverStatus, api.CmdFailoverPartnerDown, api.CmdFailoverSplit:
+	case api.CmdFailoverStatus, api.CmdFailoverPartnerDown, api.CmdFailoverSplit, api.CmdFailoverReplicate:
 		return s.failoverControl(req)
 	case api.CmdDataplane:
 		if s.opts.DataplaneStatus == nil {
@@ -101,7 +101,7 @@ func (s *Server) Control(ctx context.Context, req api.Request) (any, error) {
 		}
 		return s.opts.DataplaneStatus()
 	}
-	return nil, fmt.Errorf("unknown command %q; known: status, leases, lease-delete, reload, dataplane, failover-status, failover-partner-down, failover-split", req.Command)
+	return nil, fmt.Errorf("unknown command %q; known: status, leases, lease-delete, reload, dataplane, failover-status, failover-partner-down, failover-split, failover-replicate", req.Command)
 }
 
 // Status reports uptime, interfaces and pool use.
@@ -267,6 +267,17 @@ func (s *Server) Reload(ctx context.Context) (api.Reload, error) {
 	if !slices.Equal(cfg.Server.Interfaces, s.cfg.Server.Interfaces) {
 		return api.Reload{}, errors.New("reload: server.interfaces changed; restart xdhcpd to serve other interfaces (the running configuration is unchanged)")
 	}
+	cfg, commit := s.replicaOverlay(cfg) // settings replicated from the failover partner (replicate.go)
+	r, err := s.swapConfig(cfg)
+	if err == nil {
+		commit()
+	}
+	return r, err
+}
+
+// swapConfig puts cfg in force: new scopes, rebuilt from the store and from
+// every lease the running allocators hold.
+func (s *Server) swapConfig(cfg *config.Config) (api.Reload, error) {
 	links := make([]handler.Link, 0, len(s.ifaces))
 	for _, ifc := range s.ifaces {
 		link, err := linkOf(ifc.name, ifc.index)

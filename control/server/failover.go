@@ -50,12 +50,10 @@ type failoverState struct {
 	policy  fsm.ServingPolicy
 	share   int // the primary's share (percent) the allocators were divided by; -1: not yet
 	applied bool
+	rep     replicaState // scope settings replication (replicate.go); its own lock
 }
 
-// EnableFailover marks the scopes in subnets (all scopes when empty) as
-// served with the partner, in role primary or secondary. Call it before
-// Run and before the engine starts; p receives every durable change.
-func (s *Server) EnableFailover(p FailoverPeer, secondary bool, mclt time.Duration, subnets []netip.Prefix) {
+func (s *Server) enableFailover(p FailoverPeer, secondary bool, mclt time.Duration, subnets []netip.Prefix) {
 	f := &s.fo
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -79,6 +77,16 @@ func (s *Server) EnableFailover(p FailoverPeer, secondary bool, mclt time.Durati
 	// Until the engine says otherwise (STARTUP), answer nobody on the
 	// failover scopes and hand out nothing.
 	s.applyPolicy(s.h, fsm.ServingPolicy{}, time.Now())
+}
+
+// EnableFailover marks the scopes in subnets (all scopes when empty) as
+// served with the partner, in role primary or secondary, and puts in force
+// the failover scopes replicated from the partner before a restart, if
+// they still override the file's. Call it before Run and before the
+// engine starts; p receives every durable change.
+func (s *Server) EnableFailover(p FailoverPeer, secondary bool, mclt time.Duration, subnets []netip.Prefix) {
+	s.enableFailover(p, secondary, mclt, subnets)
+	s.startReplica()
 }
 
 // markFailoverScopes flags h's failover scopes; s.fo.mu is held.
@@ -336,6 +344,7 @@ type FailoverPeer interface {
 	Status() failover.Status
 	PartnerDown() error
 	SetSplit(percent int) error
+	Replicate(force bool) (failover.ReplicateResult, error)
 }
 
 var _ FailoverPeer = (*failover.Peer)(nil)
@@ -347,6 +356,8 @@ func (s *Server) failoverControl(req api.Request) (any, error) {
 		return nil, errors.New("failover is not configured on this server (no failover section)")
 	}
 	switch req.Command {
+	case api.CmdFailoverReplicate:
+		return s.replicateControl(fc, req.Force)
 	case api.CmdFailoverPartnerDown:
 		if err := fc.PartnerDown(); err != nil {
 			return nil, fmt.Errorf("partner-down: %w", err)
@@ -384,6 +395,7 @@ func failoverStatus(st failover.Status) api.FailoverStatus {
 			"timeouts": c.Timeouts, "updates-sent": c.UpdatesSent, "updates-acked": c.UpdatesAcked,
 			"updates-rejected": c.UpdatesRejected, "updates-received": c.UpdatesReceived,
 			"apply-failures": c.ApplyFailures, "addresses-moved": c.AddressesMoved,
+			"settings-pushed": c.SettingsPushed, "settings-applied": c.SettingsApplied, "settings-refused": c.SettingsRefused,
 		},
 		ReplicationLag: api.LagSummary{Count: st.ReplicationLag.Count, MeanSeconds: st.ReplicationLag.Mean().Seconds(),
 			P50Seconds: st.ReplicationLag.Quantile(0.5).Seconds(), P99Seconds: st.ReplicationLag.Quantile(0.99).Seconds()},

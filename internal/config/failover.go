@@ -29,6 +29,7 @@ type Failover struct {
 	MaxResponseDelay        Duration       `yaml:"max-response-delay"`        // partner silence after which the link is declared lost; default 10s
 	MaxClockSkew            Duration       `yaml:"max-clock-skew"`            // warn when the partner's clock differs more; default 5s
 	Scopes                  []netip.Prefix `yaml:"scopes"`                    // subnets under failover; each must be a configured scope's subnet; default all scopes
+	ReplicateScopes         ReplicateMode  `yaml:"replicate-scopes"`          // manual|auto: push the failover scopes' settings to the partner only by command, or also after every reload and on reconnect; default manual
 	Line                    int            `yaml:"-"`                         // line of the section, for messages
 }
 
@@ -48,6 +49,16 @@ type FailoverMode string
 const (
 	FailoverLoadBalance FailoverMode = "load-balance"
 	FailoverHotStandby  FailoverMode = "hot-standby"
+)
+
+// ReplicateMode says when the failover scopes' settings are pushed to the
+// partner (docs/FAILOVER.md, "Scope settings replication").
+type ReplicateMode string
+
+// The replication modes.
+const (
+	ReplicateManual ReplicateMode = "manual" // only xdhcpctl failover replicate
+	ReplicateAuto   ReplicateMode = "auto"   // also after every successful reload and on every connection
 )
 
 // HotStandby holds the failover hot-standby settings.
@@ -83,7 +94,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		HotStandby: HotStandby{ReservePercent: DefaultFailoverReserve},
 		MCLT:       DefaultFailoverMCLT, MaxUnackedBndUpd: DefaultFailoverMaxUnacked,
 		LoadBalanceMaxSeconds: DefaultFailoverLBMaxSeconds, MaxResponseDelay: DefaultFailoverResponseDelay,
-		MaxClockSkew: DefaultFailoverMaxClockSkew, Line: n.Line,
+		MaxClockSkew: DefaultFailoverMaxClockSkew, ReplicateScopes: ReplicateManual, Line: n.Line,
 	}
 	fm := &failoverMeta{place: place{path, n.Line}, keys: map[string]int{}}
 	seen := func(key string, decode func(*yaml.Node, string)) func(*yaml.Node, string) {
@@ -114,6 +125,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		{"load-balance-max-seconds", intField(w, &f.LoadBalanceMaxSeconds, 0, math.MaxUint16)},
 		{"max-response-delay", durationField(w, &f.MaxResponseDelay, Duration(time.Second), Duration(time.Hour), true)},
 		{"max-clock-skew", durationField(w, &f.MaxClockSkew, Duration(time.Second), Duration(day), false)},
+		{"replicate-scopes", choiceField(w, &f.ReplicateScopes, ReplicateManual, ReplicateAuto)},
 		{"scopes", func(n *yaml.Node, p string) {
 			w.sequence(n, p, func(item *yaml.Node, p string) {
 				v, ok := w.scalar(item, p)
