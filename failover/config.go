@@ -35,6 +35,9 @@ type Config struct {
 	BalanceInterval time.Duration // how often free addresses are rebalanced in NORMAL; default 1m
 	SplitTimeout    time.Duration // how long SetSplit waits for the partner; default ReceiveTimer
 
+	StopPaused bool          // on stop send PAUSED (a restart: the partner goes COMMUNICATIONS-INTERRUPTED) instead of SHUTDOWN (the partner goes PARTNER-DOWN)
+	StopWait   time.Duration // how long a stop waits for the partner's answer; default min(ReceiveTimer, 3s)
+
 	ReplicateAuto    bool          // replicate-scopes: auto: push the scope settings on every connection (the server pushes after reloads)
 	ReplicateTimeout time.Duration // how long Replicate waits for the partner's answer; default 3*ReceiveTimer
 }
@@ -77,6 +80,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SplitTimeout == 0 {
 		c.SplitTimeout = c.ReceiveTimer
+	}
+	if c.StopWait == 0 {
+		c.StopWait = min(c.ReceiveTimer, 3*time.Second)
 	}
 	if c.ReplicateTimeout == 0 {
 		c.ReplicateTimeout = 3 * c.ReceiveTimer

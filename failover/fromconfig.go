@@ -28,6 +28,7 @@ func FromConfig(c *config.Failover) (Config, error) {
 		ReceiveTimer:       c.MaxResponseDelay.D(),
 		MaxClockSkew:       c.MaxClockSkew.D(),
 		ReplicateAuto:      c.ReplicateScopes == config.ReplicateAuto,
+		StopPaused:         c.StopState == config.StopPaused,
 	}
 	if c.Role == config.FailoverSecondary {
 		cfg.Role = fsm.Secondary

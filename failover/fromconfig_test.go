@@ -69,7 +69,7 @@ func TestHotStandbyPair(t *testing.T) {
 	}
 	// The standby holds its 5% reserve of the 64 free addresses.
 	waitFor(t, 5*time.Second, "standby reserve", func() bool { return b.srv.count(lease.StateBackup) == 3 })
-	b.halt()
+	b.crash()
 	waitFor(t, 3*time.Second, "active alone", stateIs(a, "COMMUNICATIONS-INTERRUPTED"))
 	if n := len(onlyTrue(a.srv.policy().Buckets)); n != 256 {
 		t.Fatalf("active owns %d buckets alone", n)

@@ -281,6 +281,12 @@ func (r *running) halt() {
 	r.done <- nil // make halt idempotent
 }
 
+// crash stops the engine the way a crash does: the partner is not told.
+func (r *running) crash() {
+	r.p.abruptStop.Store(true)
+	r.halt()
+}
+
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

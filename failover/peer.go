@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xdhcp/xdhcp/failover/fsm"
@@ -64,6 +65,7 @@ type Peer struct {
 	bucketMask     *[256]bool // split change in progress (responder): buckets we may still own
 	split          *splitOp
 	splitPending   *[256]bool  // responder: the proposed primary buckets awaiting COMMIT
+	stopping       bool        // Run's context ended: the stop sequence runs
 	push           *pushOp     // settings replication this server started
 	incoming       *transferIn // settings replication being received
 	// shareFloor, when >= 0, overrides ServingPolicy.PrimaryShare while a
@@ -74,12 +76,15 @@ type Peer struct {
 	lastBalance   time.Time
 	lastPersistOp time.Time
 
+	abruptStop atomic.Bool // tests: stop without telling the partner, as a crash does
+
 	listener net.Listener                                             // tests: a listener opened elsewhere (e.g. in a network namespace)
 	dial     func(ctx context.Context, addr string) (net.Conn, error) // tests: how the primary dials
 
 	statusMu sync.Mutex
 	status   Status
 	running  bool
+	stopped  chan struct{} // closed when Run returns
 }
 
 type inflight struct {
@@ -117,6 +122,7 @@ func New(cfg Config, deps Deps, log *zap.Logger) (*Peer, error) {
 		done:       map[*link]chan struct{}{},
 		inflight:   map[uint32]inflight{},
 		shareFloor: -1,
+		stopped:    make(chan struct{}),
 	}
 	p.queue.init()
 	p.mclt.init(cfg.MCLT)
@@ -177,6 +183,7 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 		p.wg.Wait()
 		p.setRunning(false)
+		close(p.stopped)
 	}()
 	if p.cfg.Role == fsm.Secondary {
 		ln := p.listener
@@ -206,6 +213,9 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			if !p.abruptStop.Load() {
+				p.stopCleanly()
+			}
 			return nil
 		case l := <-p.links:
 			p.install(l)
@@ -224,6 +234,11 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Stopped returns a channel closed when Run has returned, after the stop
+// sequence (STATE SHUTDOWN or PAUSED, DISCONNECT) and its last write to
+// the state store. The server waits for it before closing the store.
+func (p *Peer) Stopped() <-chan struct{} { return p.stopped }
 
 func (p *Peer) setRunning(r bool) {
 	p.statusMu.Lock()

@@ -149,7 +149,7 @@ func TestLossThenPartnerDownThenRecovery(t *testing.T) {
 	b := start(t, sc, bsrv)
 	waitFor(t, 10*time.Second, "both NORMAL", func() bool { return stateIs(a, "NORMAL")() && stateIs(b, "NORMAL")() })
 
-	b.halt()
+	b.crash()
 	lost := time.Now()
 	waitFor(t, pc.ReceiveTimer+time.Second, "COMMUNICATIONS-INTERRUPTED", stateIs(a, "COMMUNICATIONS-INTERRUPTED"))
 	if p := a.srv.policy(); p.LoadBalanced || loadbalance.Count(p.Buckets) != 256 || p.Allocate != fsm.AllocateOwn {

@@ -186,7 +186,7 @@ func (p *Peer) Updated(l lease.Lease) {
 // each other's state; in RECOVER only to answer the partner's UPDREQ or
 // UPDREQALL (two recovering servers must be able to answer each other).
 func (p *Peer) canSendUpdates() bool {
-	if p.cur == nil || p.machine.Startup() {
+	if p.cur == nil || p.machine.Startup() || p.stopping {
 		return false
 	}
 	if _, known := p.machine.Partner(); !known {

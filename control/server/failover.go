@@ -349,6 +349,21 @@ type FailoverPeer interface {
 
 var _ FailoverPeer = (*failover.Peer)(nil)
 
+// waitFailover waits, when the engine ran, for it to finish its stop
+// sequence (it tells the partner and stores its state) so that the store
+// is still open for it; at most stopWait.
+func (s *Server) waitFailover(stopWait time.Duration) {
+	p, ok := s.fo.partner.(interface{ Stopped() <-chan struct{} })
+	if !ok || !s.engineStarted() {
+		return
+	}
+	select {
+	case <-p.Stopped():
+	case <-time.After(stopWait):
+		s.log.Warn("the failover engine did not finish stopping in time", zap.Duration("waited", stopWait))
+	}
+}
+
 // failoverControl runs the failover commands of xdhcpctl.
 func (s *Server) failoverControl(req api.Request) (any, error) {
 	fc := s.fo.partner

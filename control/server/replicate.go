@@ -243,7 +243,7 @@ func (s *Server) autoReplicate() {
 	auto := s.cfg.Failover != nil && s.cfg.Failover.ReplicateScopes == config.ReplicateAuto
 	s.mu.RUnlock()
 	p := s.fo.partner
-	if !auto || p == nil || !s.replicateReady() {
+	if !auto || p == nil || !s.engineStarted() {
 		return
 	}
 	go func() {
@@ -256,9 +256,9 @@ func (s *Server) autoReplicate() {
 	}()
 }
 
-// replicateReady says whether the engine runs (it does not at start, when
-// the connection's own automatic push covers the settings).
-func (s *Server) replicateReady() bool {
+// engineStarted says whether the engine's Run has begun (at start it has
+// not, and the connection's own automatic push covers the settings).
+func (s *Server) engineStarted() bool {
 	p := s.fo.partner
 	return p != nil && p.Status().State != ""
 }

@@ -260,6 +260,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Close releases the sockets; the caller closes the store afterwards so
 // pending commits land.
 func (s *Server) Close() error {
+	s.waitFailover(10 * time.Second) // failover.go: the engine tells the partner it stops
 	s.closeInterfaces()
 	return nil
 }

@@ -60,11 +60,13 @@ const (
 	EvTick                              // a timer came due
 	EvPartnerDown                       // operator's partner-down command
 	EvShutdown                          // we are stopping for a long time
+	EvPause                             // we are stopping briefly (a restart)
 )
 
 var eventNames = map[EventKind]string{
 	EvCommsUp: "comms-up", EvCommsDown: "comms-down", EvPartnerState: "partner-state", EvUpdDone: "upddone",
 	EvTick: "tick", EvPartnerDown: "partner-down-command", EvShutdown: "shutdown",
+	EvPause: "pause",
 }
 
 func (k EventKind) String() string { return eventNames[k] }
@@ -266,6 +268,8 @@ func (m *Machine) Handle(ev Event) (Actions, error) {
 		}
 	case EvShutdown:
 		m.enter(wire.StateShutdown, now, &act)
+	case EvPause:
+		m.enter(wire.StatePaused, now, &act)
 	default:
 		return act, fmt.Errorf("unknown failover event %d", ev.Kind)
 	}

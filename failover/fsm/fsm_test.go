@@ -183,6 +183,16 @@ func TestTransitions(t *testing.T) {
 			partner(0, normal, normal),
 			{ev: Event{Kind: EvShutdown}, at: time.Second, want: wire.StateShutdown},
 		}},
+		{"pause for a restart", Secondary, rec(normal, -time.Hour, 0), []step{
+			up(0, startup),
+			partner(0, normal, normal),
+			{ev: Event{Kind: EvPause}, at: time.Second, want: wire.StatePaused},
+		}},
+		{"partner pausing: communications-interrupted, not partner-down", Primary, rec(normal, -time.Hour, 0), []step{
+			up(0, startup),
+			partner(0, normal, normal),
+			partner(time.Second, wire.StatePaused, ci),
+		}},
 		{"unknown partner state is an error", Primary, nil, []step{
 			up(0, startup),
 			{ev: Event{Kind: EvPartnerState, PartnerState: 99}, want: startup, wantErr: errAny},

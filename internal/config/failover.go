@@ -30,6 +30,7 @@ type Failover struct {
 	MaxClockSkew            Duration       `yaml:"max-clock-skew"`            // warn when the partner's clock differs more; default 5s
 	Scopes                  []netip.Prefix `yaml:"scopes"`                    // subnets under failover; each must be a configured scope's subnet; default all scopes
 	ReplicateScopes         ReplicateMode  `yaml:"replicate-scopes"`          // manual|auto: push the failover scopes' settings to the partner only by command, or also after every reload and on reconnect; default manual
+	StopState               StopState      `yaml:"stop-state"`                // shutdown|paused: the state a stopping server announces; default shutdown
 	Line                    int            `yaml:"-"`                         // line of the section, for messages
 }
 
@@ -59,6 +60,15 @@ type ReplicateMode string
 const (
 	ReplicateManual ReplicateMode = "manual" // only xdhcpctl failover replicate
 	ReplicateAuto   ReplicateMode = "auto"   // also after every successful reload and on every connection
+)
+
+// StopState is the state a stopping server announces to its partner.
+type StopState string
+
+// The stop states (draft-12 §9.13, §9.14).
+const (
+	StopShutdown StopState = "shutdown" // the partner takes over at once (PARTNER-DOWN), as ISC dhcpd does
+	StopPaused   StopState = "paused"   // a restart: the partner waits in COMMUNICATIONS-INTERRUPTED
 )
 
 // HotStandby holds the failover hot-standby settings.
@@ -94,7 +104,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		HotStandby: HotStandby{ReservePercent: DefaultFailoverReserve},
 		MCLT:       DefaultFailoverMCLT, MaxUnackedBndUpd: DefaultFailoverMaxUnacked,
 		LoadBalanceMaxSeconds: DefaultFailoverLBMaxSeconds, MaxResponseDelay: DefaultFailoverResponseDelay,
-		MaxClockSkew: DefaultFailoverMaxClockSkew, ReplicateScopes: ReplicateManual, Line: n.Line,
+		MaxClockSkew: DefaultFailoverMaxClockSkew, ReplicateScopes: ReplicateManual, StopState: StopShutdown, Line: n.Line,
 	}
 	fm := &failoverMeta{place: place{path, n.Line}, keys: map[string]int{}}
 	seen := func(key string, decode func(*yaml.Node, string)) func(*yaml.Node, string) {
@@ -126,6 +136,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		{"max-response-delay", durationField(w, &f.MaxResponseDelay, Duration(time.Second), Duration(time.Hour), true)},
 		{"max-clock-skew", durationField(w, &f.MaxClockSkew, Duration(time.Second), Duration(day), false)},
 		{"replicate-scopes", choiceField(w, &f.ReplicateScopes, ReplicateManual, ReplicateAuto)},
+		{"stop-state", choiceField(w, &f.StopState, StopShutdown, StopPaused)},
 		{"scopes", func(n *yaml.Node, p string) {
 			w.sequence(n, p, func(item *yaml.Node, p string) {
 				v, ok := w.scalar(item, p)

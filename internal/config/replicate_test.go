@@ -126,6 +126,8 @@ func TestReplicateScopesKey(t *testing.T) {
 		{doc: "  replicate-scopes: auto\n", want: ReplicateAuto},
 		{doc: "  replicate-scopes: manual\n", want: ReplicateManual},
 		{doc: "  replicate-scopes: always\n", err: `failover.replicate-scopes "always": must be one of manual, auto`},
+		{doc: "  stop-state: paused\n", want: ReplicateManual},
+		{doc: "  stop-state: halt\n", err: `failover.stop-state "halt": must be one of shutdown, paused`},
 	} {
 		cfg, err := Parse([]byte(minimal + "failover:\n  name: p\n  role: primary\n  listen: 192.0.2.1\n  partner: 192.0.2.2\n" + tt.doc))
 		if tt.err != "" {
