@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/xdhcp/xdhcp/bench/suite"
 )
 
 func TestCommandErrors(t *testing.T) {
@@ -43,5 +46,26 @@ func TestCommandErrors(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestPlansBySweep(t *testing.T) {
+	gen := suite.Generator{}
+	servers := strings.Split(defaultGenServers, ",")
+	got := plansBySweep(gen, servers, fullRates)
+	var desc []string
+	for _, p := range got {
+		desc = append(desc, fmt.Sprintf("%s@%d-%d", strings.Join(p.servers, "+"), p.rates[0], p.rates[len(p.rates)-1]))
+	}
+	want := "xdhcpd@250-160000 xdhcpd-failover@1000-160000 kea-ha@250-8000 kea+kea-mt+dhcpd+dnsmasq@250-160000"
+	if strings.Join(desc, " ") != want {
+		t.Errorf("plans %q, want %q", strings.Join(desc, " "), want)
+	}
+	same := func(string) []int { return []int{1, 2} }
+	if got := plansBySweep(gen, servers, same); len(got) != 1 || len(got[0].servers) != len(servers) {
+		t.Errorf("one sweep for all gave %d plans, want 1 with every server", len(got))
+	}
+	if got := plansBySweep(gen, nil, fullRates); len(got) != 0 {
+		t.Errorf("no servers gave %d plans", len(got))
 	}
 }
