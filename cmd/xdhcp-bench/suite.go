@@ -81,7 +81,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "generator scenarios")
 	perfServers := fs.String("perfdhcp-servers", "xdhcpd,kea", "servers perfdhcp (DORA) runs against; \"none\" skips")
 	yardstick := fs.Bool("yardstick", true, "also run both generators against the XDP echo responder (echo-xdp)")
-	rates := fs.String("rates", "", "comma-separated offered rates for every sweep; default depends on the driver and --quick")
+	rates := fs.String("rates", "", "comma-separated offered rates for every sweep; default depends on the driver, the server and --quick")
 	step := fs.Duration("step", 0, "length of each rate step; default 3s (quick: 1.5s)")
 	maxDrop := fs.Float64("max-drop", 0.01, "drop ratio that ends a sweep and bounds the reported max rate")
 	out := fs.String("out", "", "results directory; default bench/results/<UTC date-time>")
