@@ -57,7 +57,8 @@ type Server struct {
 	// while Reload swaps the handler, so no binding is lost in the swap.
 	mu       sync.RWMutex
 	h        *handler.Handler
-	replies  handler.ReplyPool // every handler's replies, recycled once sent
+	replies  handler.ReplyPool   // every handler's replies, recycled once sent
+	requests handler.RequestPool // decoded requests, recycled once answered
 	cfg      *config.Config
 	loadedAt time.Time
 
@@ -291,9 +292,17 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 		s.log.Debug("send failed", zap.Error(err))
 	})
 	var (
-		leases []lease.Lease
-		held   []pendingReply // replies waiting for their leases to be durable
+		leases  []lease.Lease
+		held    []pendingReply     // replies waiting for their leases to be durable
+		decoded []*handler.Decoded // the batch's requests, recycled once its replies are sent
 	)
+	recycle := func() {
+		for i, d := range decoded {
+			s.requests.Put(d)
+			decoded[i] = nil
+		}
+		decoded = decoded[:0]
+	}
 	for {
 		n, err := in.read()
 		if err != nil {
@@ -306,10 +315,14 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 		}
 		now := time.Now()
 		for i := range n {
-			msg, res, ok := s.handlePacket(ifc, in.payload(i), in.from(i), now)
+			d, res, ok := s.handlePacket(ifc, in.payload(i), in.from(i), now)
+			if d != nil {
+				decoded = append(decoded, d)
+			}
 			if !ok {
 				continue
 			}
+			msg := &d.Msg
 			if res.Lease != nil {
 				leases = append(leases, *res.Lease)
 				held = append(held, pendingReply{req: msg, res: res})
@@ -319,6 +332,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 		}
 		out.flush()
 		if len(leases) == 0 {
+			recycle()
 			continue
 		}
 		// Leases already handled are committed even while shutting down.
@@ -337,6 +351,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface) {
 		}
 		clear(held)
 		leases, held = leases[:0], held[:0]
+		recycle()
 	}
 }
 
@@ -347,15 +362,17 @@ type pendingReply struct {
 }
 
 // handlePacket runs one datagram through the filter, the decoder and the
-// handler; ok is false when there is nothing more to do.
-func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, now time.Time) (*dhcpv4.DHCPv4, handler.Result, bool) {
+// handler; ok is false when there is nothing more to do. The decoded
+// request, when there is one, must go back to s.requests once the replies
+// built from it are sent.
+func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, now time.Time) (*handler.Decoded, handler.Result, bool) {
 	if ifc.mode == "go-filter" && s.opts.Filter != nil {
 		if ok, reason := s.opts.Filter.Allow(payload, now); !ok {
 			s.metrics.drop(reason)
 			return nil, handler.Result{}, false
 		}
 	}
-	msg, err := handler.Decode(payload)
+	d, err := s.requests.Decode(payload)
 	if err != nil {
 		s.metrics.drop("malformed")
 		if ce := s.log.Check(zap.DebugLevel, "malformed packet"); ce != nil {
@@ -363,6 +380,7 @@ func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, n
 		}
 		return nil, handler.Result{}, false
 	}
+	msg := &d.Msg
 	s.metrics.received(msg)
 
 	s.mu.RLock()
@@ -373,7 +391,7 @@ func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, n
 	if res.Outcome == handler.DropPoolExhausted {
 		s.exhaustLog.log(s.log, now, "pool exhausted", zap.Stringer("scope", scopeName(res.Scope)))
 	}
-	return msg, res, res.Lease != nil || res.Reply != nil
+	return d, res, res.Lease != nil || res.Reply != nil
 }
 
 // logLease writes one debug line per lease event.
