@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -13,16 +14,25 @@ import (
 	"github.com/xdhcp/xdhcp/bench/report"
 )
 
-// BenchmarkFloodPair measures what the XDP program saves a load-balanced
-// failover pair under a DISCOVER flood. A generator on the pair's LAN sends
-// DISCOVERs from floodClients random MACs at floodRate (40,000/s, or
-// XDHCP_FLOOD_RATE; 0 is as fast as it can), half of them
-// hashed to each partner, while legitimate clients run DORA beside the
-// flood. For each dataplane mode (auto: the XDP program drops the
-// partner's half at the driver; off: every frame reaches xdhcpd, whose Go
-// filter drops it) it reports the primary's CPU time per second of flood,
-// the flood rate offered, and the legitimate clients' completion and
-// latency.
+// BenchmarkFloodPair measures the flood guard of a load-balanced failover
+// pair under a DISCOVER flood. A generator on the pair's LAN sends
+// DISCOVERs from floodClients random chaddrs at floodRate (40,000/s, or
+// XDHCP_FLOOD_RATE; 0 is as fast as it can), half of them hashed to each
+// partner, while legitimate clients (each from its own MAC) run DORA beside
+// the flood. Two floods:
+//
+//   - flood=port: every frame from the generator's own MAC, as a
+//     starvation tool behind one subscriber port sends them; the default
+//     source guard (dataplane.source-limit) keys on that MAC. Run with
+//     dataplane auto (native XDP on the veth), generic, and off (the Go
+//     filter, which sees only UDP payloads and so cannot key on the MAC).
+//   - flood=spoofed: each frame from its own random MAC, which no source
+//     guard can tell apart; run without and with a discover budget of
+//     floodBudget DISCOVERs/s per server (dataplane.discover-budget).
+//
+// Each run reports the primary's CPU time per second of flood, the whole
+// machine's but the generator's, the flood rate offered, and the
+// legitimate clients' completion and latency.
 //
 //	go test -run '^$' -bench BenchmarkFloodPair -benchtime 1x ./internal/e2e/
 func BenchmarkFloodPair(b *testing.B) {
@@ -41,11 +51,24 @@ func BenchmarkFloodPair(b *testing.B) {
 		}
 		floodRate = n
 	}
-	for _, mode := range []string{"auto", "generic", "off"} {
-		b.Run("dataplane="+mode, func(b *testing.B) {
+	const floodBudget = 5000 // DISCOVERs/s per server in the budgeted runs
+	runs := []struct {
+		source string // xdhcp-bench --flood-source
+		budget int    // dataplane.discover-budget.pps; 0: off
+		mode   string // dataplane.mode
+	}{
+		{"port", 0, "auto"}, {"port", 0, "generic"}, {"port", 0, "off"},
+		{"spoofed", 0, "auto"}, {"spoofed", floodBudget, "auto"}, {"spoofed", floodBudget, "off"},
+	}
+	for _, r := range runs {
+		mode := r.mode
+		b.Run(fmt.Sprintf("flood=%s/budget=%d/dataplane=%s", r.source, r.budget, mode), func(b *testing.B) {
 			setup(b)
 			p := newPair(b, pairOpts{percent: 50, mclt: time.Minute, dataplane: mode, bigScope: true})
 			p.waitSettled(b, 30*time.Second)
+			if r.budget > 0 {
+				setDiscoverBudget(b, p, r.budget)
+			}
 			exe := buildBench(b)
 			for b.Loop() {
 				before, err := procstat.Read(p.a.Pid())
@@ -54,7 +77,7 @@ func BenchmarkFloodPair(b *testing.B) {
 				}
 				busyBefore := machineBusy(b)
 				cmd := p.clients.Command(context.Background(), exe, "run", "--iface", HostIface,
-					"--scenario", "flood", "--clients", strconv.Itoa(floodClients), "--rate", strconv.Itoa(floodRate),
+					"--scenario", "flood", "--flood-source", r.source, "--clients", strconv.Itoa(floodClients), "--rate", strconv.Itoa(floodRate),
 					"--legit-rate", strconv.Itoa(legitRate), "--duration", floodFor.String(),
 					"--progress", "off", "--json")
 				var out, errOut strings.Builder
@@ -93,9 +116,9 @@ func BenchmarkFloodPair(b *testing.B) {
 				b.ReportMetric(100*float64(legit.Completed)/float64(legit.Started), "legit-done-%")
 				b.ReportMetric(float64(legit.P99us)/1000, "legit-p99-ms")
 				b.ReportMetric(float64(legit.MaxUs)/1000, "legit-max-ms")
-				b.Logf("dataplane %s: flood %.0f DISCOVER/s offered, primary CPU %.2f s and all but the generator %.2f s over %.1f s; legitimate DORA %d/%d done, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-					mode, flood.OfferedPerS, cpu, busy-rep.GenCPUs, rep.Seconds, legit.Completed, legit.Started,
-					float64(legit.P50us)/1000, float64(legit.P99us)/1000, float64(legit.MaxUs)/1000)
+				b.Logf("flood from %s, budget %d, dataplane %s: flood %.0f DISCOVER/s offered, primary CPU %.2f s and all but the generator %.2f s over %.1f s; legitimate DORA %d/%d done, p50 %.1f ms, p99 %.1f ms, max %.1f ms; primary's guard: %s",
+					r.source, r.budget, mode, flood.OfferedPerS, cpu, busy-rep.GenCPUs, rep.Seconds, legit.Completed, legit.Started,
+					float64(legit.P50us)/1000, float64(legit.P99us)/1000, float64(legit.MaxUs)/1000, guardCounters(b, p.a))
 			}
 		})
 	}
@@ -125,4 +148,54 @@ func machineBusy(tb testing.TB) float64 {
 		}
 	}
 	return busy / 100 // USER_HZ
+}
+
+// setDiscoverBudget restarts both partners with dataplane.discover-budget
+// at pps, the rest of their configuration unchanged, and waits for them to
+// settle again.
+func setDiscoverBudget(tb testing.TB, p *pair, pps int) {
+	tb.Helper()
+	for _, d := range []*Daemon{p.a, p.b} {
+		if err := d.Stop(); err != nil {
+			tb.Fatal(err)
+		}
+		text, err := os.ReadFile(d.Config)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		const section = "dataplane:\n"
+		if !strings.Contains(string(text), section) {
+			tb.Fatalf("no dataplane section in %s", d.Config)
+		}
+		budget := fmt.Sprintf("%s  discover-budget: {pps: %d}\n", section, pps)
+		if err := d.WriteConfig(strings.Replace(string(text), section, budget, 1)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, d := range []*Daemon{p.a, p.b} {
+		if err := d.Start(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	p.waitSettled(tb, 60*time.Second)
+}
+
+// guardCounters names the flood guard's drops and passes on d, from the
+// XDP program when attached, else from the Go filter.
+func guardCounters(tb testing.TB, d *Daemon) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dp, err := d.Dataplane(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	counters, where := dp.XDP, "xdp"
+	if len(counters) == 0 {
+		counters, where = dp.GoFilter, "go filter"
+	}
+	var parts []string
+	for _, name := range []string{"passed-ours", "dropped-partner", "dropped-source-limit", "dropped-discover-budget"} {
+		parts = append(parts, fmt.Sprintf("%s %d", name, counters[name]))
+	}
+	return where + ": " + strings.Join(parts, ", ")
 }
