@@ -114,9 +114,24 @@ type dataplaneStatus struct {
 	Interfaces   map[string]string `json:"interfaces"`
 	OwnedBuckets int               `json:"owned-buckets"`
 	RateLimit    rateLimit         `json:"rate-limit"`
+	SourceLimit  sourceLimit       `json:"source-limit"`
+	Budget       discoverBudget    `json:"discover-budget"`
 	SecsBypass   int               `json:"secs-bypass"`
 	XDP          map[string]uint64 `json:"xdp-counters,omitempty"`
 	GoFilter     map[string]uint64 `json:"go-filter-counters"`
+}
+
+// sourceLimit is config.SourceLimit with the config file's key names.
+type sourceLimit struct {
+	PPS       uint32 `json:"pps"`
+	Burst     uint32 `json:"burst"`
+	TableSize uint32 `json:"table-size"`
+}
+
+// discoverBudget is config.DiscoverBudget with the config file's key names.
+type discoverBudget struct {
+	PPS   uint32 `json:"pps"`
+	Burst uint32 `json:"burst"`
 }
 
 // rateLimit is config.RateLimit with the config file's key names.
@@ -132,11 +147,13 @@ func (d *dataplaneSetup) status() (any, error) {
 		return nil, fmt.Errorf("go filter counters: %w", err)
 	}
 	st := dataplaneStatus{
-		Mode:       string(d.cfg.Mode),
-		Interfaces: d.modes,
-		RateLimit:  rateLimit(d.cfg.RateLimit),
-		SecsBypass: d.cfg.SecsBypass,
-		GoFilter:   counterMap(fstats),
+		Mode:        string(d.cfg.Mode),
+		Interfaces:  d.modes,
+		RateLimit:   rateLimit(d.cfg.RateLimit),
+		SourceLimit: sourceLimit(d.cfg.SourceLimit),
+		Budget:      discoverBudget(d.cfg.DiscoverBudget),
+		SecsBypass:  d.cfg.SecsBypass,
+		GoFilter:    counterMap(fstats),
 	}
 	buckets := d.filter.f.Buckets()
 	if d.xdp != nil {
