@@ -4,7 +4,9 @@
 // xdhcp_bpfel.o) classifies every frame on a serving interface before the
 // kernel builds an skb: frames that are not DHCP to port 67 pass untouched,
 // malformed DHCP is dropped, the failover partner's RFC 3074 hash buckets
-// are dropped, and clients over their packet rate are dropped. Every
+// are dropped, and the flood guard drops what is over its rates: per
+// client (chaddr), per source (the Ethernet source and VLAN IDs, or the
+// relay's giaddr and option 82) and one budget for all DISCOVERs. Every
 // verdict is counted by (Action, Reason). docs/DATAPLANE.md has the full
 // verdict table.
 //
