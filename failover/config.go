@@ -38,6 +38,9 @@ type Config struct {
 	StopPaused bool          // on stop send PAUSED (a restart: the partner goes COMMUNICATIONS-INTERRUPTED) instead of SHUTDOWN (the partner goes PARTNER-DOWN)
 	StopWait   time.Duration // how long a stop waits for the partner's answer; default min(ReceiveTimer, 3s)
 
+	MaxResends  int           // resends of an update refused for a retryable reason; default 3; negative: none
+	ResendDelay time.Duration // first resend delay, doubling per attempt; default 1s
+
 	ReplicateAuto    bool          // replicate-scopes: auto: push the scope settings on every connection (the server pushes after reloads)
 	ReplicateTimeout time.Duration // how long Replicate waits for the partner's answer; default 3*ReceiveTimer
 }
@@ -51,6 +54,7 @@ const (
 	DefaultBalanceInterval  = time.Minute
 	DefaultMaxUnackedBndUpd = 100
 	DefaultPort             = 647
+	DefaultMaxResends       = 3
 )
 
 func (c *Config) setDefaults() {
@@ -80,6 +84,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.SplitTimeout == 0 {
 		c.SplitTimeout = c.ReceiveTimer
+	}
+	if c.MaxResends == 0 {
+		c.MaxResends = DefaultMaxResends
+	}
+	if c.ResendDelay == 0 {
+		c.ResendDelay = time.Second
 	}
 	if c.StopWait == 0 {
 		c.StopWait = min(c.ReceiveTimer, 3*time.Second)

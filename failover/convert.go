@@ -43,11 +43,33 @@ func bindingFromLease(l lease.Lease, pot time.Time) wire.Binding {
 	if !l.Updated.IsZero() {
 		b.CLTT, b.HasCLTT = unixTime(l.Updated), true
 	}
+	if len(l.Hostname) <= maxHostname {
+		b.Hostname = l.Hostname
+	}
 	return b
 }
 
-// leaseFromBinding is the lease a partner's BNDUPD describes. Fields the
-// protocol does not carry (hostname, relay agent information) are empty.
+// maxHostname bounds a carried host name (a DNS name's 253 bytes, with
+// room for a trailing dot).
+const maxHostname = 255
+
+// cleanHostname keeps a partner's host name only if it is printable ASCII
+// of at most maxHostname bytes: it ends up in logs and xdhcpctl output.
+func cleanHostname(s string) string {
+	if len(s) > maxHostname {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return ""
+		}
+	}
+	return s
+}
+
+// leaseFromBinding is the lease a partner's BNDUPD describes, with the
+// host name from the DDNS option. Relay agent information is not carried
+// and stays empty.
 func leaseFromBinding(b wire.Binding) (lease.Lease, error) {
 	if !b.IP.Is4() {
 		return lease.Lease{}, fmt.Errorf("binding for %v: not an IPv4 address", b.IP)
@@ -62,6 +84,7 @@ func leaseFromBinding(b wire.Binding) (lease.Lease, error) {
 		Start:    fromUnix(b.StartTimeOfState),
 		Expiry:   fromUnix(b.LeaseExpiry),
 		Updated:  fromUnix(b.CLTT),
+		Hostname: cleanHostname(b.Hostname),
 	}
 	if b.HasChaddr {
 		l.HWType, l.HWAddr = b.HWType, net.HardwareAddr(b.HWAddr)

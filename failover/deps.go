@@ -105,7 +105,8 @@ type Status struct {
 	OwnedBuckets     int
 	Serving          ServingPolicy
 	Counters         Counters
-	ReplicationLag   Lag // committed binding queued → partner's BNDACK
+	ReplicationLag   Lag               // committed binding queued → partner's BNDACK
+	RejectedBy       map[string]uint64 // our updates the partner refused, by reject reason (wire.RejectReason's name)
 }
 
 // Counters are the engine's event counts since start.
@@ -116,7 +117,8 @@ type Counters struct {
 	Timeouts        uint64 // connections dropped for silence
 	UpdatesSent     uint64
 	UpdatesAcked    uint64
-	UpdatesRejected uint64 // our BNDUPDs the partner refused
+	UpdatesRejected uint64 // our BNDUPDs the partner refused (by reason: Status.RejectedBy)
+	UpdatesResent   uint64 // refused BNDUPDs sent again (retryable reasons, up to Config.MaxResends)
 	UpdatesReceived uint64
 	ApplyFailures   uint64 // partner BNDUPDs we could not commit
 	AddressesMoved  uint64 // free addresses given to the partner by pool balancing

@@ -68,6 +68,7 @@ type fakeServer struct {
 	// ackedStates counts BindingAcked calls per state of the acked update.
 	ackedStates map[lease.State]int
 	reject      map[netip.Addr]uint8 // ApplyBinding refuses these with the reason
+	transient   map[netip.Addr]int   // ApplyBinding refuses these with reason 6 this many more times
 }
 
 func newFakeServer(name string, own *ownership, pool []netip.Addr) *fakeServer {
@@ -96,6 +97,10 @@ func (f *fakeServer) ApplyBinding(l lease.Lease) error {
 	defer f.mu.Unlock()
 	if r, ok := f.reject[l.IP]; ok {
 		return &RejectError{Reason: r, Err: fmt.Errorf("test refuses %s", l.IP)}
+	}
+	if f.transient[l.IP] > 0 {
+		f.transient[l.IP]--
+		return fmt.Errorf("test cannot store %s now", l.IP)
 	}
 	f.binds[l.IP] = l
 	f.nApplied++

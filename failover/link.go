@@ -212,7 +212,11 @@ func (p *Peer) dialOnce(ctx context.Context) (*link, error) {
 	if r, ok := m.Uint8(wire.OptRejectReason); ok && r != 0 {
 		l.close()
 		msg, _ := m.Get(wire.OptMessage)
-		return nil, fmt.Errorf("%w: reason %d: %s", errRejected, r, msg)
+		err := fmt.Errorf("%w: reason %d (%s): %s", errRejected, r, wire.RejectReason(r), msg)
+		if isDigestReason(wire.RejectReason(r)) {
+			p.authFailure(l.remote, err)
+		}
+		return nil, err
 	}
 	l.noteHello(m)
 	return l, nil
@@ -255,12 +259,16 @@ func (p *Peer) acceptOnce(conn net.Conn) (*link, error) {
 	}
 	m, authErr, err := l.read(p.cfg.ReceiveTimer)
 	if err != nil {
-		l.close()
 		if authErr {
 			p.authFailure(l.remote, err)
+			// Say why, so that the partner counts and logs the refusal
+			// instead of seeing a dropped connection. The answer is
+			// sealed with our secret (or bare without one).
+			_ = l.send(p.connectAckMessage(digestRejectReason(err), "message digest: "+err.Error()), time.Now(), p.cfg.ReceiveTimer)
 		} else {
 			p.count(func(c *Counters) { c.Malformed++ })
 		}
+		l.close()
 		return nil, fmt.Errorf("await CONNECT: %w", err)
 	}
 	reject := func(r wire.RejectReason, why string) (*link, error) {
@@ -292,6 +300,27 @@ func (p *Peer) acceptOnce(conn net.Conn) (*link, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// digestRejectReason is the CONNECTACK reject-reason for a CONNECT that
+// failed authentication (draft-12 §12.21).
+func digestRejectReason(err error) wire.RejectReason {
+	switch {
+	case errors.Is(err, auth.ErrMissingDigest):
+		return wire.RejectMissingDigest
+	case errors.Is(err, auth.ErrUnexpectedDigest):
+		return wire.RejectDigestUnconfigured
+	}
+	return wire.RejectDigestFailure
+}
+
+// isDigestReason says whether the partner refused us for authentication.
+func isDigestReason(r wire.RejectReason) bool {
+	switch r {
+	case wire.RejectDigestUnsupported, wire.RejectDigestUnconfigured, wire.RejectDigestFailure, wire.RejectMissingDigest:
+		return true
+	}
+	return false
 }
 
 func (p *Peer) authFailure(remote string, err error) {

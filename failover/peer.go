@@ -64,10 +64,11 @@ type Peer struct {
 	appliedLB      bool
 	bucketMask     *[256]bool // split change in progress (responder): buckets we may still own
 	split          *splitOp
-	splitPending   *[256]bool  // responder: the proposed primary buckets awaiting COMMIT
-	stopping       bool        // Run's context ended: the stop sequence runs
-	push           *pushOp     // settings replication this server started
-	incoming       *transferIn // settings replication being received
+	splitPending   *[256]bool   // responder: the proposed primary buckets awaiting COMMIT
+	stopping       bool         // Run's context ended: the stop sequence runs
+	resends        []resendItem // refused updates to queue again (updates.go)
+	push           *pushOp      // settings replication this server started
+	incoming       *transferIn  // settings replication being received
 	// shareFloor, when >= 0, overrides ServingPolicy.PrimaryShare while a
 	// split change this server responded to is unsettled: the smaller of
 	// the old and new share for this server (see split.go).
@@ -83,6 +84,7 @@ type Peer struct {
 
 	statusMu sync.Mutex
 	status   Status
+	rejects  map[wire.RejectReason]uint64 // our updates the partner refused, by reason
 	running  bool
 	stopped  chan struct{} // closed when Run returns
 }
@@ -123,6 +125,7 @@ func New(cfg Config, deps Deps, log *zap.Logger) (*Peer, error) {
 		inflight:   map[uint32]inflight{},
 		shareFloor: -1,
 		stopped:    make(chan struct{}),
+		rejects:    map[wire.RejectReason]uint64{},
 	}
 	p.queue.init()
 	p.mclt.init(cfg.MCLT)
@@ -374,6 +377,7 @@ func (p *Peer) nextWake() time.Time {
 	if p.push != nil {
 		earliest(p.push.deadline)
 	}
+	earliest(p.nextResend())
 	return next
 }
 
@@ -406,6 +410,7 @@ func (p *Peer) onTimer() {
 		p.split = nil
 	}
 	p.replicateTimers(now)
+	p.resendDue(now)
 	act, _ := p.machine.Handle(fsm.Event{Kind: fsm.EvTick, Now: now})
 	if now.Sub(p.lastBalance) >= p.cfg.BalanceInterval {
 		p.lastBalance = now
@@ -555,6 +560,10 @@ func (p *Peer) Status() Status {
 	s := p.status
 	s.PendingUpdates = p.queue.len()
 	s.ReplicationLag = p.lag.snapshot()
+	s.RejectedBy = make(map[string]uint64, len(p.rejects))
+	for r, n := range p.rejects {
+		s.RejectedBy[r.String()] = n
+	}
 	return s
 }
 

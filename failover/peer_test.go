@@ -220,6 +220,10 @@ func TestAuthenticationRefusals(t *testing.T) {
 			a := start(t, pc, newFakeServer("primary", own, nil))
 			b := start(t, sc, newFakeServer("secondary", own, nil))
 			waitFor(t, 5*time.Second, "refusals counted", func() bool { return b.p.Status().Counters.AuthFailures >= 2 })
+			// The dialing side counts the refusal too: the secondary
+			// answers with a digest reject reason, or its answer fails
+			// the primary's own check.
+			waitFor(t, 5*time.Second, "the primary counts being refused", func() bool { return a.p.Status().Counters.AuthFailures >= 1 })
 			if a.p.Status().Connected || b.p.Status().Connected || b.p.Status().Counters.Connections != 0 {
 				t.Fatalf("connected despite %s", tt.name)
 			}

@@ -21,6 +21,7 @@ type queued struct {
 	// through Updated; zero for resends, transfers and UPDREQALL answers,
 	// which the replication lag does not measure.
 	queuedAt time.Time
+	attempts int // times the partner refused it with a retryable reason
 }
 
 // updateQueue holds bindings not yet sent, coalescing repeated updates of
@@ -31,9 +32,15 @@ type updateQueue struct {
 	items map[netip.Addr]queued
 	fifo  []queued // in seq order; entries whose seq is not items[ip].seq are stale
 	seq   uint64
+	// resendable holds the addresses of refused updates waiting to be
+	// resent; a newer update of an address removes it (supersedes).
+	resendable map[netip.Addr]bool
 }
 
-func (q *updateQueue) init() { q.items = map[netip.Addr]queued{} }
+func (q *updateQueue) init() {
+	q.items = map[netip.Addr]queued{}
+	q.resendable = map[netip.Addr]bool{}
+}
 
 func (q *updateQueue) push(l lease.Lease, desired time.Duration) uint64 {
 	return q.pushAt(l, desired, time.Time{})
@@ -48,6 +55,7 @@ func (q *updateQueue) pushAt(l lease.Lease, desired time.Duration, at time.Time)
 	if prev, ok := q.items[l.IP]; ok && !prev.queuedAt.IsZero() && (at.IsZero() || prev.queuedAt.Before(at)) {
 		at = prev.queuedAt
 	}
+	delete(q.resendable, l.IP)
 	q.seq++
 	it := queued{l: l, seq: q.seq, desired: desired, queuedAt: at}
 	q.items[l.IP] = it
@@ -67,6 +75,26 @@ func (q *updateQueue) retry(it queued) {
 	it.seq = q.seq
 	q.items[it.l.IP] = it
 	q.fifo = append(q.fifo, it)
+}
+
+// holdForResend notes that the refused update of ip may be resent later.
+func (q *updateQueue) holdForResend(ip netip.Addr) {
+	q.mu.Lock()
+	q.resendable[ip] = true
+	q.mu.Unlock()
+}
+
+// resend queues a refused update again unless a newer update of the
+// address was queued since it was held; it reports whether it did.
+func (q *updateQueue) resend(it queued) bool {
+	q.mu.Lock()
+	ok := q.resendable[it.l.IP]
+	delete(q.resendable, it.l.IP)
+	q.mu.Unlock()
+	if ok {
+		q.retry(it)
+	}
+	return ok
 }
 
 // pop takes the oldest live update.
@@ -327,10 +355,7 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 	}
 	delete(p.inflight, m.XID)
 	if r, ok := m.Uint8(wire.OptRejectReason); ok && r != 0 {
-		msg, _ := m.Get(wire.OptMessage)
-		p.count(func(c *Counters) { c.UpdatesRejected++ })
-		p.log.Warn("failover: partner rejected our binding update", zap.Stringer("ip", f.item.l.IP),
-			zap.Uint8("reason", r), zap.ByteString("message", msg))
+		p.onRejected(f.item, wire.RejectReason(r), m, now)
 	} else {
 		p.count(func(c *Counters) { c.UpdatesAcked++ })
 		if !f.item.queuedAt.IsZero() {
@@ -342,6 +367,71 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 		}
 	}
 	p.pump(now)
+}
+
+// Resending refused updates: a refusal for a reason that may pass (the
+// partner could not store the binding: reject reason 6, or 254) is retried
+// up to MaxResends times, ResendDelay apart and doubling; other reasons
+// (outdated or conflicting information, an address the partner does not
+// serve) would be refused again and are not.
+func retryable(r wire.RejectReason) bool {
+	return r == wire.RejectMisc || r == wire.RejectUnknown
+}
+
+// resendItem is a refused update due to be queued again.
+type resendItem struct {
+	at   time.Time
+	item queued
+}
+
+// onRejected counts a refusal by reason and schedules a resend when the
+// reason is retryable and the bound allows.
+func (p *Peer) onRejected(it queued, reason wire.RejectReason, m *wire.Message, now time.Time) {
+	msg, _ := m.Get(wire.OptMessage)
+	p.statusMu.Lock()
+	p.status.Counters.UpdatesRejected++
+	p.rejects[reason]++
+	p.statusMu.Unlock()
+	retry := retryable(reason) && it.attempts < p.cfg.MaxResends
+	p.log.Warn("failover: partner rejected our binding update", zap.Stringer("ip", it.l.IP),
+		zap.Uint8("reason", uint8(reason)), zap.Stringer("reason_name", reason), zap.ByteString("message", msg),
+		zap.Int("attempt", it.attempts+1), zap.Bool("will_resend", retry))
+	if !retry {
+		return
+	}
+	delay := p.cfg.ResendDelay << it.attempts
+	it.attempts++
+	p.queue.holdForResend(it.l.IP)
+	p.resends = append(p.resends, resendItem{at: now.Add(delay), item: it})
+}
+
+// resendDue queues the refused updates whose delay has passed.
+func (p *Peer) resendDue(now time.Time) {
+	kept := p.resends[:0]
+	n := 0
+	for _, r := range p.resends {
+		switch {
+		case now.Before(r.at):
+			kept = append(kept, r)
+		case p.queue.resend(r.item):
+			n++
+		}
+	}
+	p.resends = kept
+	if n > 0 {
+		p.count(func(c *Counters) { c.UpdatesResent += uint64(n) })
+	}
+}
+
+// nextResend is when the earliest resend is due (zero: none).
+func (p *Peer) nextResend() time.Time {
+	var t time.Time
+	for _, r := range p.resends {
+		if t.IsZero() || r.at.Before(t) {
+			t = r.at
+		}
+	}
+	return t
 }
 
 // endsBinding says whether an update in state st ends a binding, so that

@@ -155,6 +155,20 @@ func (c cli) leases(ctx context.Context, args []string, stderr io.Writer) error 
 	return nil
 }
 
+// joinCounts prints counts as "name=N" in name order.
+func joinCounts(counts map[string]uint64) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
 // replicate pushes the scope settings and says what the partner did.
 func (c cli) replicate(ctx context.Context, args []string) error {
 	req := api.Request{Command: api.CmdFailoverReplicate}
@@ -337,15 +351,9 @@ func (c cli) failover(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "updates:      %d unacked, %d pending; clock skew %s\n", st.UnackedUpdates, st.PendingUpdates, skew)
 	fmt.Fprintf(c.out, "replication:  %s\n", lagLine(st.ReplicationLag))
-	keys := make([]string, 0, len(st.Counters))
-	for k := range st.Counters {
-		keys = append(keys, k)
+	fmt.Fprintf(c.out, "counters:     %s\n", joinCounts(st.Counters))
+	if len(st.RejectedBy) > 0 {
+		fmt.Fprintf(c.out, "refused by:   %s\n", joinCounts(st.RejectedBy))
 	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, st.Counters[k]))
-	}
-	fmt.Fprintf(c.out, "counters:     %s\n", strings.Join(parts, " "))
 	return nil
 }

@@ -14,7 +14,7 @@ type failoverStatuser interface{ Status() failover.Status }
 type failoverCollector struct {
 	peer                                failoverStatuser
 	state, unacked, pending, up, events *prometheus.Desc
-	lag                                 *prometheus.Desc
+	lag, rejected                       *prometheus.Desc
 }
 
 func newFailoverCollector(peer failoverStatuser) *failoverCollector {
@@ -30,13 +30,15 @@ func newFailoverCollector(peer failoverStatuser) *failoverCollector {
 			"1 while the connection to the partner is up.", nil, nil),
 		events: prometheus.NewDesc("xdhcp_failover_events_total",
 			"Failover engine events since start.", []string{"event"}, nil),
+		rejected: prometheus.NewDesc("xdhcp_failover_updates_rejected_total",
+			"Binding updates the partner refused, by draft-12 reject reason.", []string{"reason"}, nil),
 		lag: prometheus.NewDesc("xdhcp_failover_replication_lag_seconds",
 			"Seconds from a committed binding being queued for the partner to the partner's BNDACK accepting it.", nil, nil),
 	}
 }
 
 func (c *failoverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.state, c.unacked, c.pending, c.up, c.events, c.lag} {
+	for _, d := range []*prometheus.Desc{c.state, c.unacked, c.pending, c.up, c.events, c.lag, c.rejected} {
 		ch <- d
 	}
 }
@@ -53,11 +55,15 @@ func (c *failoverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, connected)
 	lag := st.ReplicationLag
 	ch <- prometheus.MustNewConstHistogram(c.lag, lag.Count, lag.Sum, lag.Cumulative())
+	for reason, n := range st.RejectedBy {
+		ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(n), reason)
+	}
 	k := st.Counters
 	for name, v := range map[string]uint64{
 		"connection": k.Connections, "auth-failure": k.AuthFailures, "malformed": k.Malformed, "timeout": k.Timeouts,
-		"update-sent": k.UpdatesSent, "update-acked": k.UpdatesAcked, "update-rejected": k.UpdatesRejected,
+		"update-sent": k.UpdatesSent, "update-acked": k.UpdatesAcked, "update-rejected": k.UpdatesRejected, "update-resent": k.UpdatesResent,
 		"update-received": k.UpdatesReceived, "apply-failure": k.ApplyFailures, "address-moved": k.AddressesMoved,
+		"settings-pushed": k.SettingsPushed, "settings-applied": k.SettingsApplied, "settings-refused": k.SettingsRefused,
 	} {
 		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(v), name)
 	}

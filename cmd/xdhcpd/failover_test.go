@@ -17,7 +17,8 @@ func TestFailoverCollectorExportsReplicationLag(t *testing.T) {
 	counts := make([]uint64, len(bounds)+1)
 	counts[0], counts[3], counts[len(bounds)] = 2, 1, 1 // ≤100µs, (400µs, 800µs], above the last bound
 	st := failover.Status{State: "NORMAL", PartnerState: "NORMAL", Connected: true,
-		ReplicationLag: failover.Lag{Buckets: bounds, Counts: counts, Count: 4, Sum: 20.0007}}
+		ReplicationLag: failover.Lag{Buckets: bounds, Counts: counts, Count: 4, Sum: 20.0007},
+		RejectedBy:     map[string]uint64{"outdated-binding-info": 3}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newFailoverCollector(fixedStatus(st)))
 	families, err := reg.Gather()
@@ -47,7 +48,7 @@ func TestFailoverCollectorExportsReplicationLag(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"xdhcp_failover_replication_lag_seconds", "xdhcp_failover_connected", "xdhcp_failover_events_total", "xdhcp_failover_state"} {
+	for _, name := range []string{"xdhcp_failover_updates_rejected_total", "xdhcp_failover_replication_lag_seconds", "xdhcp_failover_connected", "xdhcp_failover_events_total", "xdhcp_failover_state"} {
 		if !found[name] {
 			t.Errorf("metric %s not exported", name)
 		}

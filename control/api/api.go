@@ -108,6 +108,7 @@ type FailoverStatus struct {
 	Allocating       string            `json:"allocating"` // own share, all, none
 	Counters         map[string]uint64 `json:"counters"`
 	ReplicationLag   LagSummary        `json:"replication-lag"`
+	RejectedBy       map[string]uint64 `json:"rejected-by,omitempty"` // our updates the partner refused, by reject reason
 }
 
 // LagSummary summarises the replication lag histogram (committed binding

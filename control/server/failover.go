@@ -408,10 +408,11 @@ func failoverStatus(st failover.Status) api.FailoverStatus {
 		Counters: map[string]uint64{
 			"connections": c.Connections, "auth-failures": c.AuthFailures, "malformed": c.Malformed,
 			"timeouts": c.Timeouts, "updates-sent": c.UpdatesSent, "updates-acked": c.UpdatesAcked,
-			"updates-rejected": c.UpdatesRejected, "updates-received": c.UpdatesReceived,
+			"updates-rejected": c.UpdatesRejected, "updates-resent": c.UpdatesResent, "updates-received": c.UpdatesReceived,
 			"apply-failures": c.ApplyFailures, "addresses-moved": c.AddressesMoved,
 			"settings-pushed": c.SettingsPushed, "settings-applied": c.SettingsApplied, "settings-refused": c.SettingsRefused,
 		},
+		RejectedBy: st.RejectedBy,
 		ReplicationLag: api.LagSummary{Count: st.ReplicationLag.Count, MeanSeconds: st.ReplicationLag.Mean().Seconds(),
 			P50Seconds: st.ReplicationLag.Quantile(0.5).Seconds(), P99Seconds: st.ReplicationLag.Quantile(0.99).Seconds()},
 	}

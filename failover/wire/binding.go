@@ -28,6 +28,11 @@ type Binding struct {
 	Message          string       // BNDACK only: the message option's text
 	IPFlags          uint16
 	HasIPFlags       bool
+	// Hostname is the client's host name, carried in the DDNS option
+	// (draft-12 §12.9: 2 bytes of flags, then the name) with DDNSFlags.
+	// "": absent. ISC 4.4 sends it only with DDNS configured.
+	Hostname  string
+	DDNSFlags uint16
 }
 
 // ParseBinding reads the binding options of m. It requires the
@@ -63,6 +68,9 @@ func ParseBinding(m *Message) (Binding, error) {
 	if d, ok := m.Get(OptIPFlags); ok {
 		b.IPFlags, b.HasIPFlags = binary.BigEndian.Uint16(d), true
 	}
+	if d, ok := m.Get(OptDDNS); ok { // at least 2 bytes: Parse checks
+		b.DDNSFlags, b.Hostname = binary.BigEndian.Uint16(d), string(d[2:])
+	}
 	return b, nil
 }
 
@@ -70,7 +78,8 @@ func ParseBinding(m *Message) (Binding, error) {
 // dhcp_failover_send_bind_update writes them: assigned-IP-address,
 // binding-status, client-identifier, client-hardware-address,
 // lease-expiration-time, potential-expiration-time, start-time-of-state,
-// client-last-transaction-time, IP-flags.
+// client-last-transaction-time, IP-flags; then DDNS (the host name) when
+// there is one.
 func BindingOptions(m *Message, b Binding) *Message {
 	m.AddAddr(OptAssignedIPAddress, b.IP)
 	if m.Type != MsgBndAck || b.Status != 0 {
@@ -96,6 +105,9 @@ func BindingOptions(m *Message, b Binding) *Message {
 	}
 	if b.HasIPFlags {
 		m.Add(OptIPFlags, binary.BigEndian.AppendUint16(nil, b.IPFlags))
+	}
+	if b.Hostname != "" {
+		m.Add(OptDDNS, append(binary.BigEndian.AppendUint16(nil, b.DDNSFlags), b.Hostname...))
 	}
 	if b.RejectReason != 0 {
 		m.AddUint8(OptRejectReason, uint8(b.RejectReason))

@@ -206,5 +206,25 @@ const (
 	RejectUnknown             RejectReason = 254
 )
 
+var rejectNames = map[RejectReason]string{
+	RejectIllegalIPAddr: "illegal-ip-address", RejectFatalConflict: "fatal-conflict", RejectMissingBindInfo: "missing-binding-info",
+	RejectTimeMismatch: "time-mismatch", RejectInvalidMCLT: "invalid-mclt", RejectMisc: "unknown-reason",
+	RejectDuplicateConnection: "duplicate-connection", RejectInvalidPartner: "invalid-partner", RejectTLSUnsupported: "tls-unsupported",
+	RejectTLSUnconfigured: "tls-unconfigured", RejectTLSRequired: "tls-required", RejectDigestUnsupported: "digest-unsupported",
+	RejectDigestUnconfigured: "digest-unconfigured", RejectVersionMismatch: "version-mismatch", RejectOutdatedBindInfo: "outdated-binding-info",
+	RejectLessCritBindInfo: "less-critical-binding-info", RejectNoTraffic: "no-traffic", RejectHBAConflict: "hba-conflict",
+	RejectIPNotReserved: "ip-not-reserved", RejectDigestFailure: "digest-failure", RejectMissingDigest: "missing-digest",
+	RejectUnknown: "unknown",
+}
+
+// String names the reason as a metric label would (draft-12 §12.21's
+// wording, lower case with hyphens); unknown codes as "reason-N".
+func (r RejectReason) String() string {
+	if n, ok := rejectNames[r]; ok {
+		return n
+	}
+	return fmt.Sprintf("reason-%d", uint8(r))
+}
+
 // ProtocolVersion is the protocol-version value ISC sends.
 const ProtocolVersion = 1
