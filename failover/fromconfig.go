@@ -28,7 +28,7 @@ func FromConfig(c *config.Failover) (Config, error) {
 		ReceiveTimer:       c.MaxResponseDelay.D(),
 		MaxClockSkew:       c.MaxClockSkew.D(),
 		ReplicateAuto:      c.ReplicateScopes == config.ReplicateAuto,
-		StopPaused:         c.StopState == config.StopPaused,
+		StopPaused:         c.StopState != config.StopShutdown,
 	}
 	if c.Role == config.FailoverSecondary {
 		cfg.Role = fsm.Secondary

@@ -41,8 +41,12 @@ failover:
 	}
 	if cfg.Role != fsm.Secondary || cfg.Mode != fsm.HotStandby || cfg.Active || cfg.ReservePercent != 7 ||
 		cfg.MCLT != 30*time.Minute || cfg.SwitchoverInterval != time.Hour || string(cfg.Secret) != "0123456789abcdef0123" ||
-		cfg.Listen != "192.0.2.2:647" || cfg.ReceiveTimer != 10*time.Second {
+		cfg.Listen != "192.0.2.2:647" || cfg.ReceiveTimer != 10*time.Second || !cfg.StopPaused || cfg.ReplicateAuto {
 		t.Fatalf("%+v", cfg)
+	}
+	c.Failover.StopState, c.Failover.ReplicateScopes = config.StopShutdown, config.ReplicateAuto
+	if cfg, err := FromConfig(c.Failover); err != nil || cfg.StopPaused || !cfg.ReplicateAuto {
+		t.Fatalf("stop-state: shutdown, replicate-scopes: auto gave %+v (%v)", cfg, err)
 	}
 	if _, err := New(cfg, newFakeServer("s", newOwnership(), nil), nil); err != nil {
 		t.Fatalf("New refuses a config that config.Parse accepted: %v", err)

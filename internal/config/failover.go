@@ -30,7 +30,7 @@ type Failover struct {
 	MaxClockSkew            Duration       `yaml:"max-clock-skew"`            // warn when the partner's clock differs more; default 5s
 	Scopes                  []netip.Prefix `yaml:"scopes"`                    // subnets under failover; each must be a configured scope's subnet; default all scopes
 	ReplicateScopes         ReplicateMode  `yaml:"replicate-scopes"`          // manual|auto: push the failover scopes' settings to the partner only by command, or also after every reload and on reconnect; default manual
-	StopState               StopState      `yaml:"stop-state"`                // shutdown|paused: the state a stopping server announces; default shutdown
+	StopState               StopState      `yaml:"stop-state"`                // paused|shutdown: the state a stopping server announces; default paused
 	Line                    int            `yaml:"-"`                         // line of the section, for messages
 }
 
@@ -67,8 +67,8 @@ type StopState string
 
 // The stop states (draft-12 §9.13, §9.14).
 const (
-	StopShutdown StopState = "shutdown" // the partner takes over at once (PARTNER-DOWN), as ISC dhcpd does
-	StopPaused   StopState = "paused"   // a restart: the partner waits in COMMUNICATIONS-INTERRUPTED
+	StopPaused   StopState = "paused"   // a restart: the partner serves alone in COMMUNICATIONS-INTERRUPTED; the default
+	StopShutdown StopState = "shutdown" // a long stop: the partner takes over at once (PARTNER-DOWN), as ISC dhcpd does
 )
 
 // HotStandby holds the failover hot-standby settings.
@@ -104,7 +104,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		HotStandby: HotStandby{ReservePercent: DefaultFailoverReserve},
 		MCLT:       DefaultFailoverMCLT, MaxUnackedBndUpd: DefaultFailoverMaxUnacked,
 		LoadBalanceMaxSeconds: DefaultFailoverLBMaxSeconds, MaxResponseDelay: DefaultFailoverResponseDelay,
-		MaxClockSkew: DefaultFailoverMaxClockSkew, ReplicateScopes: ReplicateManual, StopState: StopShutdown, Line: n.Line,
+		MaxClockSkew: DefaultFailoverMaxClockSkew, ReplicateScopes: ReplicateManual, StopState: StopPaused, Line: n.Line,
 	}
 	fm := &failoverMeta{place: place{path, n.Line}, keys: map[string]int{}}
 	seen := func(key string, decode func(*yaml.Node, string)) func(*yaml.Node, string) {
@@ -136,7 +136,7 @@ func (w *walker) failover(n *yaml.Node, path string, cfg *Config, m *meta) {
 		{"max-response-delay", durationField(w, &f.MaxResponseDelay, Duration(time.Second), Duration(time.Hour), true)},
 		{"max-clock-skew", durationField(w, &f.MaxClockSkew, Duration(time.Second), Duration(day), false)},
 		{"replicate-scopes", choiceField(w, &f.ReplicateScopes, ReplicateManual, ReplicateAuto)},
-		{"stop-state", choiceField(w, &f.StopState, StopShutdown, StopPaused)},
+		{"stop-state", choiceField(w, &f.StopState, StopPaused, StopShutdown)},
 		{"scopes", func(n *yaml.Node, p string) {
 			w.sequence(n, p, func(item *yaml.Node, p string) {
 				v, ok := w.scalar(item, p)

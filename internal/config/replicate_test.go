@@ -118,16 +118,17 @@ func TestReplaceScopesNeedsFailover(t *testing.T) {
 
 func TestReplicateScopesKey(t *testing.T) {
 	for _, tt := range []struct {
-		doc  string
-		want ReplicateMode
-		err  string
+		doc      string
+		want     ReplicateMode
+		wantStop StopState
+		err      string
 	}{
-		{doc: "", want: ReplicateManual},
-		{doc: "  replicate-scopes: auto\n", want: ReplicateAuto},
-		{doc: "  replicate-scopes: manual\n", want: ReplicateManual},
+		{doc: "", want: ReplicateManual, wantStop: StopPaused},
+		{doc: "  replicate-scopes: auto\n", want: ReplicateAuto, wantStop: StopPaused},
+		{doc: "  replicate-scopes: manual\n  stop-state: shutdown\n", want: ReplicateManual, wantStop: StopShutdown},
 		{doc: "  replicate-scopes: always\n", err: `failover.replicate-scopes "always": must be one of manual, auto`},
-		{doc: "  stop-state: paused\n", want: ReplicateManual},
-		{doc: "  stop-state: halt\n", err: `failover.stop-state "halt": must be one of shutdown, paused`},
+		{doc: "  stop-state: paused\n", want: ReplicateManual, wantStop: StopPaused},
+		{doc: "  stop-state: halt\n", err: `failover.stop-state "halt": must be one of paused, shutdown`},
 	} {
 		cfg, err := Parse([]byte(minimal + "failover:\n  name: p\n  role: primary\n  listen: 192.0.2.1\n  partner: 192.0.2.2\n" + tt.doc))
 		if tt.err != "" {
@@ -136,7 +137,7 @@ func TestReplicateScopesKey(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || cfg.Failover.ReplicateScopes != tt.want {
+		if err != nil || cfg.Failover.ReplicateScopes != tt.want || cfg.Failover.StopState != tt.wantStop {
 			t.Errorf("%q: %v, %v", tt.doc, cfg, err)
 		}
 	}
