@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -70,6 +71,38 @@ func BenchmarkProgram_PartnerDrop(b *testing.B) {
 func BenchmarkProgram_RateLimit(b *testing.B) {
 	cfg := config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 1, Burst: 1}}
 	benchProgram(b, cfg, nil, dhcpFrame(newMsg(withMAC(ourMAC))), Verdict{Drop, ReasonRateLimit})
+}
+
+// BenchmarkProgram_PassGuarded: a DISCOVER in one of our buckets through
+// all three guards (limits high enough never to drop): what a passing
+// frame pays for the whole flood guard.
+func BenchmarkProgram_PassGuarded(b *testing.B) {
+	cfg := config.Dataplane{
+		RateLimit:      config.RateLimit{PerClientPPS: 1_000_000_000, Burst: 1 << 30},
+		SourceLimit:    config.SourceLimit{PPS: 1_000_000_000, Burst: 1 << 30},
+		DiscoverBudget: config.DiscoverBudget{PPS: 1_000_000_000, Burst: 1 << 30},
+	}
+	benchProgram(b, cfg, splitHalf, dhcpFrame(newMsg(withMAC(ourMAC))), passOurs)
+}
+
+// BenchmarkProgram_SourceLimit: a frame from a port far over its rate.
+func BenchmarkProgram_SourceLimit(b *testing.B) {
+	cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 1}}
+	benchProgram(b, cfg, nil, dhcpFrame(newMsg(withMAC(ourMAC))), dropSourceLimit)
+}
+
+// BenchmarkProgram_SourceLimitRelayed: a relayed frame whose circuit (a
+// 255-byte option 82, the longest the hash walks) is far over its rate.
+func BenchmarkProgram_SourceLimitRelayed(b *testing.B) {
+	cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 1}}
+	m := newMsg(withMAC(ourMAC), relayed(relayG, bytes.Repeat([]byte{7}, 255), dhcpDiscover))
+	benchProgram(b, cfg, nil, dhcpFrame(m), dropSourceLimit)
+}
+
+// BenchmarkProgram_DiscoverBudget: a DISCOVER when the budget is spent.
+func BenchmarkProgram_DiscoverBudget(b *testing.B) {
+	cfg := config.Dataplane{DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 1}}
+	benchProgram(b, cfg, nil, dhcpFrame(newMsg(withMAC(ourMAC))), dropBudget)
 }
 
 // BenchmarkProgram_NotDHCP: a UDP frame to another port, the common case
