@@ -141,6 +141,7 @@ type Machine struct {
 	prev           State // previous-state during STARTUP
 	startupBegan   time.Time
 	lastOp         time.Time // time of failure / last operational, for RECOVER-WAIT
+	stoppedCleanly bool      // the stored state was SHUTDOWN or PAUSED: lastOp is exactly when we stopped serving
 	comms          bool
 	partner        State
 	partnerKnown   bool
@@ -157,7 +158,9 @@ func New(cfg Config, rec *Persisted, now time.Time) *Machine {
 	} else {
 		m.prev, m.lastOp = commsFailed(rec.State), rec.LastOperational
 		if rec.State == wire.StateShutdown || rec.State == wire.StatePaused {
-			m.prev = wire.StateCommunicationsInterrupted
+			// We stopped serving when we entered that state, and told
+			// the partner: that is the time of failure.
+			m.prev, m.lastOp, m.stoppedCleanly = wire.StateCommunicationsInterrupted, rec.Since, true
 		}
 	}
 	return m
@@ -288,7 +291,12 @@ func (m *Machine) onPartnerState(ev Event, act *Actions) {
 		next := m.prev
 		recovering := next == wire.StateRecover || next == wire.StateRecoverWait || next == wire.StateRecoverDone
 		if ps == wire.StatePartnerDown && !ev.PartnerStartup && !recovering {
-			if ev.PartnerSince.After(m.lastOp) {
+			// After a clean stop the partner's PARTNER-DOWN followed
+			// our STATE, but its time has whole seconds only: the same
+			// second as our stop counts as after it.
+			tookOver := ev.PartnerSince.After(m.lastOp) ||
+				m.stoppedCleanly && !ev.PartnerSince.Before(m.lastOp.Truncate(time.Second))
+			if tookOver {
 				next = wire.StateRecover
 			} else {
 				next = wire.StatePotentialConflict

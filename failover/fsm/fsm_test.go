@@ -188,6 +188,16 @@ func TestTransitions(t *testing.T) {
 			partner(0, normal, normal),
 			{ev: Event{Kind: EvPause}, at: time.Second, want: wire.StatePaused},
 		}},
+		{"back from a clean shutdown the partner acknowledged in the same second: recover, no conflict", Primary,
+			&Persisted{State: wire.StateShutdown, Since: at(0).Add(400 * time.Millisecond), LastOperational: at(2 * time.Second)}, []step{
+				up(time.Minute, startup),
+				{ev: Event{Kind: EvPartnerState, PartnerState: pd, PartnerSince: at(0)}, at: time.Minute, want: recover, wantReqAll: true},
+			}},
+		{"back from a crash with the partner down since the same second: potential conflict", Primary,
+			rec(normal, -time.Hour, 400*time.Millisecond), []step{
+				up(time.Minute, startup),
+				{ev: Event{Kind: EvPartnerState, PartnerState: pd, PartnerSince: at(0)}, at: time.Minute, want: pc, wantReq: true, wantAlarm: true},
+			}},
 		{"partner pausing: communications-interrupted, not partner-down", Primary, rec(normal, -time.Hour, 0), []step{
 			up(0, startup),
 			partner(0, normal, normal),

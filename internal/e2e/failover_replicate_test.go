@@ -126,3 +126,50 @@ func writeFailoverConfig(t testing.TB, d *Daemon, spec ServerSpec, fo FailoverSp
 		t.Fatal(err)
 	}
 }
+
+// TestFailoverStopAnnouncesShutdown stops a primary configured with
+// stop-state: shutdown: the secondary goes PARTNER-DOWN at once (it has no
+// state-switchover-interval, so silence alone would leave it in
+// COMMUNICATIONS-INTERRUPTED), and the primary comes back through
+// RECOVER to NORMAL with every lease.
+func TestFailoverStopAnnouncesShutdown(t *testing.T) {
+	setup(t)
+	p := newPair(t, pairOpts{percent: 50, mclt: 5 * time.Second})
+	p.waitSettled(t, 30*time.Second)
+	if err := p.a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	writeFailoverConfig(t, p.a, p.spec(foAddrA.Addr()), p.foA, foMetricsA, "  stop-state: shutdown\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.waitSettled(t, 30*time.Second)
+	checkAllAnswered(t, benchRun{clients: 20, rate: 100, duration: time.Second, seed: 0x53, retries: 2}.run(t, p.clients))
+	p.waitSettled(t, 20*time.Second)
+	had := activeLeases(t, p.b)
+
+	if err := p.a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.b.WaitFailover(ctx, "B takes over", InState("PARTNER-DOWN", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counters["timeouts"] != 0 {
+		t.Errorf("B saw %d timeouts: the stop looked like a crash", st.Counters["timeouts"])
+	}
+	if !strings.Contains(p.a.Log(), "failover stopped") {
+		t.Error("A's log does not record its stop sequence")
+	}
+	if err := p.a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.waitSettled(t, 60*time.Second)
+	if strings.Contains(p.a.Log(), "POTENTIAL-CONFLICT") || strings.Contains(p.b.Log(), "POTENTIAL-CONFLICT") {
+		t.Error("coming back from an acknowledged shutdown raised POTENTIAL-CONFLICT; want RECOVER")
+	}
+	now := p.waitSameBindings(t, 20*time.Second)
+	t.Logf("%d leases kept across the shutdown", checkKept(t, "the pair", had, now))
+}
