@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// stopCleanly tells the partner that this server stops (draft-12 §9.13
-// SHUTDOWN, or §9.14 PAUSED with StopPaused), so that a stop does not
+// stopCleanly tells the partner that this server stops (draft-12 §9:
+// SHUTDOWN, or PAUSED with StopPaused), so that a stop does not
 // look like a crash: the state is entered and stored, STATE is sent, and
 // the engine waits up to StopWait for the partner to answer with its own
 // new state (PARTNER-DOWN after SHUTDOWN, COMMUNICATIONS-INTERRUPTED after

@@ -65,7 +65,7 @@ const (
 // StopState is the state a stopping server announces to its partner.
 type StopState string
 
-// The stop states (draft-12 §9.13, §9.14).
+// The stop states (draft-12 §9's PAUSED and SHUTDOWN).
 const (
 	StopPaused   StopState = "paused"   // a restart: the partner serves alone in COMMUNICATIONS-INTERRUPTED; the default
 	StopShutdown StopState = "shutdown" // a long stop: the partner takes over at once (PARTNER-DOWN), as ISC dhcpd does
