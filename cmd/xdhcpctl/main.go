@@ -351,6 +351,11 @@ func (c cli) failover(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "updates:      %d unacked, %d pending; clock skew %s\n", st.UnackedUpdates, st.PendingUpdates, skew)
 	fmt.Fprintf(c.out, "replication:  %s\n", lagLine(st.ReplicationLag))
+	origin := "this server's file"
+	if st.SettingsReplicated {
+		origin = "replicated from the partner"
+	}
+	fmt.Fprintf(c.out, "scopes:       %s (%s)\n", versionLine(st.Settings), origin)
 	fmt.Fprintf(c.out, "counters:     %s\n", joinCounts(st.Counters))
 	if len(st.RejectedBy) > 0 {
 		fmt.Fprintf(c.out, "refused by:   %s\n", joinCounts(st.RejectedBy))

@@ -92,7 +92,8 @@ func TestCommands(t *testing.T) {
 			st := api.FailoverStatus{Name: "edge-pair", Role: "primary", Mode: "load-balance", State: "normal",
 				PartnerState: "normal", Connected: true, SplitPercent: 50, MCLTSeconds: 3600, Authenticated: true,
 				Answering: "all", Allocating: "own share", OwnedBuckets: 128, Counters: map[string]uint64{"updates-sent": 3},
-				RejectedBy:     map[string]uint64{"outdated-binding-info": 2, "unknown-reason": 1},
+				RejectedBy: map[string]uint64{"outdated-binding-info": 2, "unknown-reason": 1},
+				Settings:   api.SettingsVersion{Generation: 3, Changed: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Hash: "abcdef0123456789"}, SettingsReplicated: true,
 				ReplicationLag: api.LagSummary{Count: 3, MeanSeconds: 0.0015, P50Seconds: 0.0012, P99Seconds: 0.0031}}
 			if req.Percent != 0 {
 				st.SplitPercent = req.Percent
@@ -132,7 +133,8 @@ func TestCommands(t *testing.T) {
 		{name: "failover status", args: []string{"failover", "status"},
 			want: []string{"relationship edge-pair: this server is primary, load-balance mode, split 50%, MCLT 1h0m0s", "link:         up, authenticated", "updates-sent=3",
 				"replication:  3 updates acknowledged; lag mean 1.5ms, p50 ≈1.2ms, p99 ≈3.1ms",
-				"refused by:   outdated-binding-info=2 unknown-reason=1"},
+				"refused by:   outdated-binding-info=2 unknown-reason=1",
+				"scopes:       generation 3, changed 2026-01-02T03:04:05Z, hash abcdef012345 (replicated from the partner)"},
 			wantReq: api.Request{Command: api.CmdFailoverStatus}},
 		{name: "failover split", args: []string{"failover", "split", "70%"}, want: []string{"split is now 70% on both partners"},
 			wantReq: api.Request{Command: api.CmdFailoverSplit, Percent: 70}},

@@ -109,6 +109,11 @@ type FailoverStatus struct {
 	Counters         map[string]uint64 `json:"counters"`
 	ReplicationLag   LagSummary        `json:"replication-lag"`
 	RejectedBy       map[string]uint64 `json:"rejected-by,omitempty"` // our updates the partner refused, by reject reason
+	// Settings is the version of the failover scopes' settings in force;
+	// SettingsReplicated says they came from the partner (overriding
+	// this server's file).
+	Settings           SettingsVersion `json:"settings"`
+	SettingsReplicated bool            `json:"settings-replicated"`
 }
 
 // LagSummary summarises the replication lag histogram (committed binding

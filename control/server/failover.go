@@ -392,7 +392,9 @@ func (s *Server) failoverControl(req api.Request) (any, error) {
 			}
 		}
 	}
-	return failoverStatus(fc.Status()), nil
+	st := failoverStatus(fc.Status())
+	st.Settings, st.SettingsReplicated = s.settingsVersion()
+	return st, nil
 }
 
 func failoverStatus(st failover.Status) api.FailoverStatus {

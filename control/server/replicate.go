@@ -323,6 +323,17 @@ func (s *Server) ApplySettings(in failover.Settings) error {
 	return nil
 }
 
+// settingsVersion is the version of the failover scopes in force and
+// whether they are a copy replicated from the partner.
+func (s *Server) settingsVersion() (api.SettingsVersion, bool) {
+	r := &s.fo.rep
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := failover.SettingsVersion{Generation: r.rec.Generation, Changed: r.rec.Changed}
+	copy(v.Hash[:], r.rec.Hash)
+	return apiVersion(v), r.rec.Scopes != nil
+}
+
 // replicateControl runs xdhcpctl failover replicate.
 func (s *Server) replicateControl(fc FailoverPeer, force bool) (any, error) {
 	res, err := fc.Replicate(force)

@@ -57,6 +57,10 @@ func TestFailoverReplicateScopes(t *testing.T) {
 		t.Fatalf("replicate: %v %s", err, out)
 	}
 	t.Logf("xdhcpctl failover replicate: %s", strings.TrimSpace(out))
+	if stA, stB := status(t, p.a), status(t, p.b); !stB.SettingsReplicated || stA.SettingsReplicated || stB.Settings != stA.Settings {
+		t.Errorf("settings versions after the push: A %+v (replicated %v), B %+v (replicated %v); want B to hold A's version as a replicated copy",
+			stA.Settings, stA.SettingsReplicated, stB.Settings, stB.SettingsReplicated)
+	}
 	var again api.Replicate
 	if js, err := p.a.Ctl(ctx, "failover", "replicate"); err != nil || json.Unmarshal([]byte(js), &again) != nil || again.Outcome != "identical" {
 		t.Errorf("a second push: %v %s; want outcome identical", err, js)
