@@ -90,8 +90,10 @@ func (f *Filter) decide(bootp []byte, l2 *linkSource, now time.Time) Verdict {
 	if !f.clients.allow(r.chaddr, ns) {
 		return Verdict{Drop, ReasonRateLimit}
 	}
-	if key, ok := r.source(l2); ok && !f.sources.allow(key, ns) {
-		return Verdict{Drop, ReasonSourceLimit}
+	if f.sources != nil {
+		if key, ok := r.source(l2); ok && !f.sources.allow(key, ns) {
+			return Verdict{Drop, ReasonSourceLimit}
+		}
 	}
 	if r.discover && !f.discover.allow(ns) {
 		return Verdict{Drop, ReasonDiscoverBudget}
