@@ -16,8 +16,12 @@
 //
 // For a pair that exports a lag histogram (xdhcpd-failover), the suite
 // scrapes both partners before each step and, after it, once neither has
-// a binding update queued or unacknowledged (at most 3 s), and reports the
-// step's updates with their lag p50, p99 and mean (CSV lag_* columns, lag
-// p50/p99 in the Markdown table). Servers without one leave the columns
-// blank; kea-ha's note says its lag is inside its response latency.
+// a binding update queued or unacknowledged (waiting at most 1 s), and
+// reports the updates acknowledged in between with their lag p50, p99 and
+// mean, and the updates still unacknowledged (CSV lag_* columns; lag
+// p50/p99 and "unacked after" in the Markdown table). A pair that
+// replicates slower than it answers carries that backlog into the next
+// step, whose lag then includes it. Servers without a histogram leave the
+// columns blank; kea-ha's note says its lag is inside its response
+// latency.
 package suite

@@ -13,11 +13,11 @@ import (
 
 var csvHeader = []string{"server", "driver", "scenario", "offered_per_s", "completed_per_s", "drop_ratio",
 	"p50_us", "p90_us", "p99_us", "max_us", "naks", "dup_addrs", "server_cpu_s", "server_cpu_s_per_1k", "gen_cpu_s", "durability", "note",
-	"lag_updates", "lag_p50_us", "lag_p99_us", "lag_mean_us"}
+	"lag_updates", "lag_p50_us", "lag_p99_us", "lag_mean_us", "lag_unacked_after"}
 
 // lagColumns are the replication lag columns, which results written before
 // they existed lack.
-var lagColumns = map[string]bool{"lag_updates": true, "lag_p50_us": true, "lag_p99_us": true, "lag_mean_us": true}
+var lagColumns = map[string]bool{"lag_updates": true, "lag_p50_us": true, "lag_p99_us": true, "lag_mean_us": true, "lag_unacked_after": true}
 
 // WriteCSV writes every row.
 func WriteCSV(w io.Writer, rows []Row, step time.Duration) error {
@@ -27,9 +27,9 @@ func WriteCSV(w io.Writer, rows []Row, step time.Duration) error {
 	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 	for _, r := range rows {
 		// Lag cells stay blank for servers without a lag histogram.
-		lag := []string{"", "", "", ""}
-		if r.Lag.Updates > 0 {
-			lag = []string{strconv.FormatUint(r.Lag.Updates, 10), us(r.Lag.P50), us(r.Lag.P99), us(r.Lag.Mean)}
+		lag := []string{"", "", "", "", ""}
+		if r.Lag.Updates > 0 || r.Lag.Unacked > 0 {
+			lag = []string{strconv.FormatUint(r.Lag.Updates, 10), us(r.Lag.P50), us(r.Lag.P99), us(r.Lag.Mean), strconv.Itoa(r.Lag.Unacked)}
 		}
 		_ = cw.Write(append([]string{r.Server, r.Driver, r.Scenario, f(r.Offered, 0), f(r.Completed, 1), f(r.DropRatio, 5),
 			us(r.P50), us(r.P90), us(r.P99), us(r.Max), strconv.FormatInt(r.NAKs, 10), strconv.FormatInt(r.Dups, 10),
@@ -46,8 +46,8 @@ func WriteCSV(w io.Writer, rows []Row, step time.Duration) error {
 // server and scenario.
 func WriteMarkdown(w io.Writer, rows []Row, step time.Duration, maxDrop float64) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| server | scenario | driver | max rate/s (drops ≤ %.0f%%) | offered/s | drops | p50 ms | p99 ms | max ms | server CPU s | CPU s / 1k | lag p50 ms | lag p99 ms | durability |\n", maxDrop*100)
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| server | scenario | driver | max rate/s (drops ≤ %.0f%%) | offered/s | drops | p50 ms | p99 ms | max ms | server CPU s | CPU s / 1k | lag p50 ms | lag p99 ms | unacked after | durability |\n", maxDrop*100)
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	ms := func(d time.Duration) string {
 		if d == 0 {
 			return "–"
@@ -58,13 +58,13 @@ func WriteMarkdown(w io.Writer, rows []Row, step time.Duration, maxDrop float64)
 	noted := map[string]bool{}
 	for _, r := range Best(rows, maxDrop) {
 		if r.Offered == 0 {
-			fmt.Fprintf(&b, "| %s | %s | – | no step under %.0f%% drops | | | | | | | | | | |\n", r.Server, r.Scenario, maxDrop*100)
+			fmt.Fprintf(&b, "| %s | %s | – | no step under %.0f%% drops | | | | | | | | | | | |\n", r.Server, r.Scenario, maxDrop*100)
 			continue
 		}
-		lagP50, lagP99 := "", ""
+		lagP50, lagP99, unacked := "", "", ""
 		switch {
-		case r.Lag.Updates > 0:
-			lagP50, lagP99 = ms(r.Lag.P50), ms(r.Lag.P99)
+		case r.Lag.Updates > 0 || r.Lag.Unacked > 0:
+			lagP50, lagP99, unacked = ms(r.Lag.P50), ms(r.Lag.P99), strconv.Itoa(r.Lag.Unacked)
 		case r.LagNote != "":
 			lagP50, lagP99 = "see note", "see note"
 			if !noted[r.Server] {
@@ -72,9 +72,9 @@ func WriteMarkdown(w io.Writer, rows []Row, step time.Duration, maxDrop float64)
 				notes = append(notes, fmt.Sprintf("Note (%s): %s", r.Server, r.LagNote))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %.0f | %.2f%% | %s | %s | %s | %.2f | %.3f | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %.0f | %.2f%% | %s | %s | %s | %.2f | %.3f | %s | %s | %s | %s |\n",
 			r.Server, r.Scenario, r.Driver, r.Completed, r.Offered, r.DropRatio*100, ms(r.P50), ms(r.P99), ms(r.Max),
-			r.ServerCPU, r.CPUPer1000(step), lagP50, lagP99, r.Durability)
+			r.ServerCPU, r.CPUPer1000(step), lagP50, lagP99, unacked, r.Durability)
 	}
 	if len(notes) > 0 {
 		b.WriteString("\n" + strings.Join(notes, "\n\n") + "\n")
@@ -175,7 +175,8 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 				P50: us("p50_us"), P90: us("p90_us"), P99: us("p99_us"), Max: us("max_us"),
 				NAKs: int64(f("naks")), Dups: int64(f("dup_addrs")), GenCPU: f("gen_cpu_s"), Extra: field("note")},
 			ServerCPU: f("server_cpu_s"), Durability: field("durability"),
-			Lag: Lag{Updates: uint64(f("lag_updates")), P50: us("lag_p50_us"), P99: us("lag_p99_us"), Mean: us("lag_mean_us")},
+			Lag: Lag{Updates: uint64(f("lag_updates")), P50: us("lag_p50_us"), P99: us("lag_p99_us"), Mean: us("lag_mean_us"),
+				Unacked: int(f("lag_unacked_after"))},
 		})
 		if bad != nil {
 			return nil, fmt.Errorf("read results csv line %d: %w", i+2, bad)

@@ -86,11 +86,16 @@ type Row struct {
 
 // Lag summarises the replication lag histogram's observations in one
 // step: the time from a lease being committed and queued for the partner
-// to the partner's acknowledgement. Updates is 0 for servers that export
-// no lag.
+// to the partner's acknowledgement, for the updates acknowledged between
+// the scrape before the step and the one after it. Updates is 0 for
+// servers that export no lag. Unacked counts the updates still queued or
+// unacknowledged when the step's lag was read (after waiting at most
+// settleLimit): a pair that replicates slower than it answers carries
+// them into the next step.
 type Lag struct {
 	P50, P99, Mean time.Duration
 	Updates        uint64
+	Unacked        int
 }
 
 // CPUPer1000 returns server CPU seconds per 1,000 completed exchanges.
@@ -251,7 +256,7 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 		rows = append(rows, row)
 		log.Info("step", zap.String("scenario", scen), zap.Int("offered", rate),
 			zap.Float64("completed", st.Completed), zap.Float64("drop", st.DropRatio), zap.Float64("server_cpu_s", row.ServerCPU),
-			zap.Uint64("lag_updates", row.Lag.Updates), zap.Duration("lag_p99", row.Lag.P99))
+			zap.Uint64("lag_updates", row.Lag.Updates), zap.Duration("lag_p99", row.Lag.P99), zap.Int("lag_unacked", row.Lag.Unacked))
 		if st.DropRatio > cfg.MaxDrop {
 			break
 		}
@@ -260,8 +265,9 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 }
 
 // settleLimit bounds the wait, after a step, for a pair's last binding
-// updates to be acknowledged before the lag histogram is read.
-const settleLimit = 3 * time.Second
+// updates to be acknowledged before the lag histogram is read. Normally
+// they are within milliseconds; a backlog is reported, not waited out.
+const settleLimit = time.Second
 
 // scrapeLag reads a pair's lag histogram before a step; nothing for a
 // server that reports none.
@@ -288,9 +294,7 @@ func stepLag(ctx context.Context, proc *servers.Process, before servers.Histogra
 		return Lag{}, err
 	}
 	lag := summarise(d)
-	if left > 0 {
-		return lag, fmt.Errorf("%d binding updates still unacknowledged %v after the step; they are not in its lag", left, settleLimit)
-	}
+	lag.Unacked = left
 	return lag, nil
 }
 

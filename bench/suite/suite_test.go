@@ -77,7 +77,7 @@ func TestRunNeedsDriver(t *testing.T) {
 func TestLagColumns(t *testing.T) {
 	rows := []Row{
 		{Server: "xdhcpd-failover", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 1000},
-			Lag: Lag{Updates: 3000, P50: 1500 * time.Microsecond, P99: 12 * time.Millisecond, Mean: 2 * time.Millisecond}},
+			Lag: Lag{Updates: 3000, P50: 1500 * time.Microsecond, P99: 12 * time.Millisecond, Mean: 2 * time.Millisecond, Unacked: 7}},
 		{Server: "kea-ha", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 990}, LagNote: "inside latency"},
 		{Server: "kea-ha", Driver: "gen", Scenario: "renew", Step: Step{Offered: 1000, Completed: 990}, LagNote: "inside latency"},
 		{Server: "xdhcpd", Driver: "gen", Scenario: "dora", Step: Step{Offered: 1000, Completed: 1000}},
@@ -90,10 +90,10 @@ func TestLagColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(recs[1][17:], ","); got != "3000,1500,12000,2000" {
-		t.Errorf("pair lag cells %q, want 3000,1500,12000,2000", got)
+	if got := strings.Join(recs[1][17:], ","); got != "3000,1500,12000,2000,7" {
+		t.Errorf("pair lag cells %q, want 3000,1500,12000,2000,7", got)
 	}
-	if got := strings.Join(recs[4][17:], ","); got != ",,," {
+	if got := strings.Join(recs[4][17:], ","); got != ",,,," {
 		t.Errorf("single server lag cells %q, want blank", got)
 	}
 	back, err := ReadCSV(bytes.NewReader(b.Bytes()))
@@ -105,7 +105,7 @@ func TestLagColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
-	for _, want := range []string{"| 1.500 | 12.000 |", "| see note | see note |", "Note (kea-ha): inside latency"} {
+	for _, want := range []string{"| 1.500 | 12.000 | 7 |", "| see note | see note |  |", "Note (kea-ha): inside latency"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
