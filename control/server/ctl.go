@@ -267,11 +267,9 @@ func (s *Server) Reload(ctx context.Context) (api.Reload, error) {
 	if !slices.Equal(cfg.Server.Interfaces, s.cfg.Server.Interfaces) {
 		return api.Reload{}, errors.New("reload: server.interfaces changed; restart xdhcpd to serve other interfaces (the running configuration is unchanged)")
 	}
-	cfg, commit := s.replicaOverlay(cfg) // settings replicated from the failover partner (replicate.go)
+	cfg, done := s.replicaOverlay(cfg) // settings replicated from the failover partner (replicate.go)
 	r, err := s.swapConfig(cfg)
-	if err == nil {
-		commit()
-	}
+	done(err == nil)
 	return r, err
 }
 

@@ -43,6 +43,10 @@ type replicaRecord struct {
 
 // replicaState is the server's replication state; mu is taken alone.
 type replicaState struct {
+	// change serialises the changes of the scopes in force (reload,
+	// start, a partner's push), each from choosing the copy to storing
+	// its version; taken before the server's other locks.
+	change  sync.Mutex
 	mu      sync.Mutex
 	loaded  bool
 	rec     replicaRecord
@@ -145,12 +149,26 @@ func (s *Server) saveReplica(rec replicaRecord) error {
 // with fileCfg, a configuration just read from the file: the replicated
 // copy while the file's copy is unchanged since it was adopted, else the
 // file's (a local change, which gets a new generation). It returns the
-// configuration to put in force and commit, to call once it is in force.
-// Problems are logged; the file's copy is the fallback.
-func (s *Server) replicaOverlay(fileCfg *config.Config) (*config.Config, func()) {
+// configuration to put in force and done, to call with whether it went in
+// force (its version is then stored). Changes are serialised from this
+// call to done. Problems are logged; the file's copy is the fallback.
+func (s *Server) replicaOverlay(fileCfg *config.Config) (*config.Config, func(applied bool)) {
 	if fileCfg.Failover == nil {
-		return fileCfg, func() {}
+		return fileCfg, func(bool) {}
 	}
+	r := &s.fo.rep
+	r.change.Lock()
+	cfg, commit := s.chooseCopy(fileCfg)
+	return cfg, func(applied bool) {
+		defer r.change.Unlock()
+		if applied {
+			commit()
+		}
+	}
+}
+
+// chooseCopy is replicaOverlay's decision; r.change is held.
+func (s *Server) chooseCopy(fileCfg *config.Config) (*config.Config, func()) {
 	r := &s.fo.rep
 	r.mu.Lock()
 	s.loadReplica()
@@ -221,19 +239,21 @@ func (s *Server) startReplica() {
 	s.mu.RLock()
 	fileCfg := s.cfg
 	s.mu.RUnlock()
-	cfg, commit := s.replicaOverlay(fileCfg)
-	if cfg != fileCfg {
-		if _, err := s.swapConfig(cfg); err != nil {
-			s.log.Error("could not put the replicated scopes in force; serving the file's copy", zap.Error(err))
-			// Record the file's copy as the one in force: the next
-			// reload decides again.
-			s.fo.rep.mu.Lock()
-			s.fo.rep.loaded, s.fo.rep.fileCfg = true, fileCfg
-			s.fo.rep.mu.Unlock()
-			return
-		}
+	cfg, done := s.replicaOverlay(fileCfg)
+	if cfg == fileCfg {
+		done(true)
+		return
 	}
-	commit()
+	_, err := s.swapConfig(cfg)
+	done(err == nil)
+	if err != nil {
+		s.log.Error("could not put the replicated scopes in force; serving the file's copy", zap.Error(err))
+		// Record the file's copy as the one in force: the next reload
+		// decides again.
+		s.fo.rep.mu.Lock()
+		s.fo.rep.loaded, s.fo.rep.fileCfg = true, fileCfg
+		s.fo.rep.mu.Unlock()
+	}
 }
 
 // autoReplicate pushes the settings to the partner after a reload in
@@ -286,6 +306,8 @@ func (s *Server) ApplySettings(in failover.Settings) error {
 		return err
 	}
 	r := &s.fo.rep
+	r.change.Lock()
+	defer r.change.Unlock()
 	r.mu.Lock()
 	s.loadReplica()
 	fileCfg, prev := r.fileCfg, r.rec
