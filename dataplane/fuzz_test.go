@@ -16,7 +16,12 @@ func FuzzFilter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, fr []byte) {
 		now := time.Now()
-		cfg := config.Dataplane{SecsBypass: 4}
+		// Every guard on: a fresh filter's first frame passes them all,
+		// so Frame and Payload still agree, and the key paths are run.
+		cfg := config.Dataplane{SecsBypass: 4,
+			RateLimit:      config.RateLimit{PerClientPPS: 1},
+			SourceLimit:    config.SourceLimit{PPS: 1},
+			DiscoverBudget: config.DiscoverBudget{PPS: 1}}
 		whole := NewFilter(cfg)
 		if err := whole.SetSplit(50, true); err != nil {
 			t.Fatal(err)
