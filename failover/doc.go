@@ -52,4 +52,23 @@
 // after a restart, bindings changed since the last moment everything was
 // acknowledged are queued again. UPDREQ is answered with the queue,
 // UPDREQALL with every binding, each followed by UPDDONE once acked.
+// Updates refused for a retryable reason (6, 254) are resent, at most
+// MaxResends times, unless a newer update of the address supersedes them;
+// refusals are counted by reason (Status.RejectedBy). Status.ReplicationLag
+// is the histogram of queued-to-BNDACK times.
+//
+// # Scope settings
+//
+// When Deps implements ScopeSettings, Replicate pushes the failover
+// scopes' settings to an xdhcp partner over the same authenticated
+// connection (message types 203/204, in chunks); the partner refuses a
+// copy older than its own unless forced, else applies it through
+// ApplySettings. With ReplicateAuto the engine pushes on every connection.
+//
+// # Stopping
+//
+// When Run's context ends the engine enters PAUSED (StopPaused) or
+// SHUTDOWN, stores it, sends STATE, waits up to StopWait for the
+// partner's answer and the acks in flight, and sends DISCONNECT; Stopped
+// is closed after that.
 package failover
