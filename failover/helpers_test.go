@@ -228,7 +228,7 @@ func (f *fakeServer) count(st lease.State) int {
 }
 
 // freePort returns a loopback address nobody listens on now.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -257,13 +257,13 @@ type running struct {
 	done chan error
 }
 
-func start(t *testing.T, cfg Config, srv *fakeServer) *running {
+func start(t testing.TB, cfg Config, srv *fakeServer) *running {
 	t.Helper()
 	return startWith(t, cfg, srv, srv)
 }
 
 // startWith runs an engine over deps, a server built around srv.
-func startWith(t *testing.T, cfg Config, deps Deps, srv *fakeServer) *running {
+func startWith(t testing.TB, cfg Config, deps Deps, srv *fakeServer) *running {
 	t.Helper()
 	p, err := New(cfg, deps, zaptest.NewLogger(t).Named(srv.name))
 	if err != nil {
@@ -293,7 +293,7 @@ func (r *running) crash() {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -308,7 +308,7 @@ func stateIs(r *running, s string) func() bool {
 	return func() bool { return r.p.Status().State == s }
 }
 
-func pair(t *testing.T, mutate func(primary, secondary *Config)) (*running, *running, *ownership) {
+func pair(t testing.TB, mutate func(primary, secondary *Config)) (*running, *running, *ownership) {
 	t.Helper()
 	addr := freePort(t)
 	own := newOwnership()

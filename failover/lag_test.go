@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -128,5 +129,42 @@ func TestReplicationLagCountsAckedClientUpdates(t *testing.T) {
 	}
 	if lag.Quantile(0.5) <= 0 || lag.Quantile(0.99) > 10*time.Second || lag.Mean() <= 0 {
 		t.Fatalf("lag p50 %v p99 %v mean %v", lag.Quantile(0.5), lag.Quantile(0.99), lag.Mean())
+	}
+}
+
+// BenchmarkReplicationLag streams b.N bindings through a NORMAL pair on
+// loopback (authenticated, a window of 10 updates), all at once ("burst":
+// the lag is mostly queueing) or paced at a client rate, and reports the
+// lag histogram's p50 and p99 estimates:
+//
+//	go test -run XXX -bench ReplicationLag ./failover/
+func BenchmarkReplicationLag(b *testing.B) {
+	for _, rate := range []int{0, 1000, 5000} {
+		name := "burst"
+		if rate > 0 {
+			name = fmt.Sprintf("rate=%d/s", rate)
+		}
+		b.Run(name, func(b *testing.B) {
+			a, _, _ := pair(b, nil)
+			before := a.p.Status().ReplicationLag.Count
+			now := time.Now()
+			ip := netip.MustParseAddr("10.0.0.1")
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				if rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+				}
+				a.p.Updated(activeLease(ip, now, byte(i)))
+				ip = ip.Next()
+			}
+			waitFor(b, time.Minute, "every update acknowledged", func() bool {
+				return a.p.Status().ReplicationLag.Count-before >= uint64(b.N)
+			})
+			b.StopTimer()
+			lag := a.p.Status().ReplicationLag
+			b.ReportMetric(float64(lag.Quantile(0.5).Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lag.Quantile(0.99).Microseconds()), "p99-µs")
+		})
 	}
 }
