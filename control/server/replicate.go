@@ -248,11 +248,17 @@ func (s *Server) startReplica() {
 	done(err == nil)
 	if err != nil {
 		s.log.Error("could not put the replicated scopes in force; serving the file's copy", zap.Error(err))
-		// Record the file's copy as the one in force: the next reload
-		// decides again.
-		s.fo.rep.mu.Lock()
-		s.fo.rep.loaded, s.fo.rep.fileCfg = true, fileCfg
-		s.fo.rep.mu.Unlock()
+		// The file's copy stays in force: make it the current version
+		// (chooseCopy takes the file's copy once the replicated one no
+		// longer matches it).
+		r := &s.fo.rep
+		r.change.Lock()
+		defer r.change.Unlock()
+		r.mu.Lock()
+		r.rec.FileHash = nil
+		r.mu.Unlock()
+		_, commit := s.chooseCopy(fileCfg)
+		commit()
 	}
 }
 
