@@ -165,7 +165,8 @@ func (w *walker) dataplane(n *yaml.Node, path string, d *Dataplane, m *meta) {
 			burst: &d.RateLimit.Burst, burstSet: &m.burstSet, tableSize: &d.RateLimit.TableSize, maxPPS: 1_000_000})},
 		{"secs-bypass", intField(w, &d.SecsBypass, 0, math.MaxUint16)},
 		{"source-limit", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.SourceLimit.PPS,
-			burst: &d.SourceLimit.Burst, burstSet: &m.sourceBurst, tableSize: &d.SourceLimit.TableSize, maxPPS: 1_000_000})},
+			burst: &d.SourceLimit.Burst, burstSet: &m.sourceBurst, tableSize: &d.SourceLimit.TableSize, maxPPS: 1_000_000,
+			more: []field{{"relayed", boolField(w, &d.SourceLimit.Relayed)}}})},
 		{"discover-budget", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.DiscoverBudget.PPS,
 			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000})},
 	})
@@ -179,7 +180,8 @@ type tokenBucketFields struct {
 	burst     *uint32
 	burstSet  *bool
 	tableSize *uint32
-	maxPPS    int64 // burst may be up to twice this
+	maxPPS    int64   // burst may be up to twice this
+	more      []field // keys of this bucket alone
 }
 
 // tokenBucket decodes a rate, burst and table size mapping.
@@ -195,7 +197,20 @@ func (w *walker) tokenBucket(f tokenBucketFields) func(*yaml.Node, string) {
 		if f.tableSize != nil {
 			fields = append(fields, field{"table-size", intField(w, f.tableSize, 1, 1<<24)})
 		}
-		w.mapping(n, p, fields)
+		w.mapping(n, p, append(fields, f.more...))
+	}
+}
+
+// boolField decodes true or false into dst.
+func boolField(w *walker, dst *bool) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := w.scalar(n, path)
+		if !ok {
+			return
+		}
+		if n.ShortTag() != "!!bool" || n.Decode(dst) != nil {
+			w.badValue(n.Line, path, s, "must be true or false")
+		}
 	}
 }
 

@@ -66,12 +66,14 @@ type RateLimit struct {
 // SourceLimit is the token bucket per source of the flood guard. A source
 // is where a frame entered the network: for a direct client the Ethernet
 // source address with the VLAN IDs, for a relayed one the relay's giaddr
-// with its option 82 (the subscriber port). Relayed frames without option
-// 82 are not source limited.
+// with its option 82 (the subscriber port). Relayed frames are source
+// limited only when Relayed is set, and never without option 82: a relay
+// that stamps one circuit id on a whole subnet would make it one source.
 type SourceLimit struct {
 	PPS       uint32 `yaml:"pps"`        // sustained packets per second per source; 0 disables; default DefaultSourcePPS
 	Burst     uint32 `yaml:"burst"`      // bucket depth; default 2*PPS
 	TableSize uint32 `yaml:"table-size"` // LRU entries; default 65536
+	Relayed   bool   `yaml:"relayed"`    // also limit relayed frames, by giaddr and option 82; default false
 }
 
 // DiscoverBudget is one token bucket shared by every DISCOVER and BOOTP
