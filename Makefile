@@ -24,9 +24,9 @@ help: ## list the targets
 build: ## build xdhcpd, xdhcpctl, xdhcp-bench and xdhcp-demo into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-generate: ## regenerate the bpf2go output from bpf/ (needs clang)
+generate: ## regenerate the bpf2go output (dataplane from bpf/, the benchmark's XDP programs) (needs clang)
 	@$(MAKE) --no-print-directory debs PKGS="$(GEN_PKGS)"
-	$(GO) generate ./dataplane/...
+	$(GO) generate ./dataplane/... ./bench/...
 
 test: ## run every test (as root: namespaces, XDP, real DHCP clients)
 	@$(MAKE) --no-print-directory debs PKGS="$(TEST_PKGS)"
