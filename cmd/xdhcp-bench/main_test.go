@@ -24,6 +24,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"run"}, "--iface is required"},
 		{[]string{"run", "--iface", "x", "--mac-seed", "300"}, "--mac-seed"},
 		{[]string{"run", "--iface", "x", "--relay", "bad"}, "--relay"},
+		{[]string{"run", "--iface", "lo", "--io", "bogus"}, "--io"},
 		{[]string{"responder"}, "--iface is required"},
 		{[]string{"responder", "--iface", "x", "--address", "::1"}, "--address"},
 		{[]string{"suite", "--servers", "none", "--perfdhcp-servers", "none", "--yardstick=false"}, "nothing to run"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/bench/afxdp"
 	"github.com/xdhcp/xdhcp/bench/loadgen"
 	"github.com/xdhcp/xdhcp/bench/procstat"
 	"github.com/xdhcp/xdhcp/bench/rawio"
@@ -40,8 +43,8 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	legit := fs.Float64("legit-rate", 100, "flood: DORA starts per second by legitimate clients")
 	floodSource := fs.String("flood-source", "spoofed", "flood: Ethernet source of the flood's frames: spoofed (each frame's random chaddr) | port (this interface's MAC, random chaddrs: one attacking port)")
 	seed := fs.Uint("mac-seed", 0, "second byte of client MACs (0-255), to run several generators")
-	ioMode := fs.String("io", "recvmmsg", "receive engine: recvmmsg | ring (TPACKET_V3)")
-	batch := fs.Int("batch", 64, "frames per system call")
+	ioMode := fs.String("io", "recvmmsg", "packet I/O: recvmmsg | ring (TPACKET_V3 receive ring) | afxdp (AF_XDP socket on queue 0, with an XDP redirect program)")
+	batch := fs.Int("batch", 64, "frames per system call (afxdp: per ring round)")
 	untilDrop := fs.String("until-drop", "", "sweep: raise --rate (from --start-rate) until drops exceed this (e.g. 1%), then report the best rate")
 	startRate := fs.Float64("start-rate", 1000, "first rate of an --until-drop sweep")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -93,14 +96,11 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 		}
 		maxDrop = v / 100
 	}
-	conn, err := rawio.Open(*iface, &rawio.Config{Ports: []uint16{67, 68}, ARP: true, Batch: *batch, RxRing: *ioMode == "ring"})
+	conn, err := openPacketIO(e, *iface, *ioMode, *batch)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	defer conn.Close()
-	if *ioMode != "recvmmsg" && *ioMode != "ring" {
-		return fmt.Errorf("run: --io %q: choose recvmmsg or ring", *ioMode)
-	}
 	showProgress := *progress == "on" || (*progress == "auto" && isTerminal(os.Stderr))
 	runOnce := func(c loadgen.Config) (report.Report, error) {
 		var p report.Progress
@@ -155,6 +155,30 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// packetIO is a generator's packet I/O that must be closed.
+type packetIO interface {
+	loadgen.PacketIO
+	io.Closer
+}
+
+// openPacketIO opens the --io engine on iface, admitting DHCP to ports 67
+// and 68 and ARP.
+func openPacketIO(e env, iface, mode string, batch int) (packetIO, error) {
+	ports := []uint16{67, 68}
+	switch mode {
+	case "recvmmsg", "ring":
+		return rawio.Open(iface, &rawio.Config{Ports: ports, ARP: true, Batch: batch, RxRing: mode == "ring"})
+	case "afxdp":
+		c, err := afxdp.Open(iface, &afxdp.Config{Ports: ports, ARP: true, Batch: batch})
+		if err != nil {
+			return nil, err
+		}
+		e.log.Info("AF_XDP socket open", zap.String("iface", iface), zap.Stringer("mode", c.Mode()))
+		return c, nil
+	}
+	return nil, fmt.Errorf("--io %q: choose recvmmsg, ring or afxdp", mode)
 }
 
 // PhaseMark prefixes the stderr lines --phase-marks prints.
