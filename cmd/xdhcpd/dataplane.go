@@ -126,6 +126,7 @@ type sourceLimit struct {
 	PPS       uint32 `json:"pps"`
 	Burst     uint32 `json:"burst"`
 	TableSize uint32 `json:"table-size"`
+	Relayed   bool   `json:"relayed"`
 }
 
 // discoverBudget is config.DiscoverBudget with the config file's key names.
