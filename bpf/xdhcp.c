@@ -6,7 +6,8 @@
 // DHCP to the server port pass untouched. DHCP requests are load balanced
 // per RFC 3074 (the failover partner's hash buckets are dropped here, at the
 // driver) and rate limited per client hardware address and per source (the
-// Ethernet source and VLAN tags, or the relay and its option 82); DISCOVERs
+// Ethernet source and VLAN tags, or, when configured, the relay and its
+// option 82); DISCOVERs
 // share one global budget. Malformed DHCP is counted and dropped. Every
 // verdict is counted by (action, reason).
 //
@@ -106,6 +107,7 @@ struct xdhcp_config {
 	__u32 secs_bypass;     // 0: no bypass; else secs >= this passes any bucket
 	__u32 src_enabled;     // 0: no source limit
 	__u32 budget_enabled;  // 0: no discover budget
+	__u32 src_relayed;     // 0: relayed frames are not source limited
 };
 
 struct xdhcp_counter {
@@ -527,10 +529,12 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_RATELIMIT);
 	}
 
-	// The source: the relay and its circuit, or the link layer sender. A
-	// relay without option 82 aggregates many clients and is not limited.
+	// The source: the relay and its circuit, or the link layer sender.
+	// Relayed frames are limited only when the operator says so: a relay
+	// may stamp one circuit id on a whole subnet. A relay without option 82
+	// aggregates many clients and is never limited.
 	__u32 giaddr = *(__u32 *)(bootp + BOOTP_GIADDR_OFF);
-	if (cfg->src_enabled && (giaddr == 0 || o.relay_len > 0)) {
+	if (cfg->src_enabled && (giaddr == 0 || (cfg->src_relayed && o.relay_len > 0))) {
 		struct xdhcp_source src = {};
 		if (giaddr) {
 			src.giaddr = giaddr;

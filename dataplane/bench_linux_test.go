@@ -79,7 +79,7 @@ func BenchmarkProgram_RateLimit(b *testing.B) {
 func BenchmarkProgram_PassGuarded(b *testing.B) {
 	cfg := config.Dataplane{
 		RateLimit:      config.RateLimit{PerClientPPS: 1_000_000_000, Burst: 1 << 30},
-		SourceLimit:    config.SourceLimit{PPS: 1_000_000_000, Burst: 1 << 30},
+		SourceLimit:    config.SourceLimit{PPS: 1_000_000_000, Burst: 1 << 30, Relayed: true},
 		DiscoverBudget: config.DiscoverBudget{PPS: 1_000_000_000, Burst: 1 << 30},
 	}
 	benchProgram(b, cfg, splitHalf, dhcpFrame(newMsg(withMAC(ourMAC))), passOurs)
@@ -92,9 +92,10 @@ func BenchmarkProgram_SourceLimit(b *testing.B) {
 }
 
 // BenchmarkProgram_SourceLimitRelayed: a relayed frame whose circuit (a
-// 255-byte option 82, the longest the hash walks) is far over its rate.
+// 255-byte option 82, the longest the hash walks) is far over its rate,
+// with source-limit.relayed on.
 func BenchmarkProgram_SourceLimitRelayed(b *testing.B) {
-	cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 1}}
+	cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 1, Relayed: true}}
 	m := newMsg(withMAC(ourMAC), relayed(relayG, bytes.Repeat([]byte{7}, 255), dhcpDiscover))
 	benchProgram(b, cfg, nil, dhcpFrame(m), dropSourceLimit)
 }

@@ -84,7 +84,7 @@ func New(cfg config.Dataplane, log *zap.Logger) (*Dataplane, error) {
 		}
 		return nil, fmt.Errorf("load xdp program: %w", err)
 	}
-	if err := d.writeConfig(s.secsBypass); err != nil {
+	if err := d.writeConfig(s); err != nil {
 		d.objs.Close()
 		return nil, err
 	}
@@ -95,8 +95,10 @@ func New(cfg config.Dataplane, log *zap.Logger) (*Dataplane, error) {
 	return d, nil
 }
 
-func (d *Dataplane) writeConfig(secsBypass uint32) error {
-	s := d.set
+// writeConfig rewrites the program's settings, the one entry of
+// config_map, in one update, and keeps s as d's settings; d.mu is held or
+// d is new.
+func (d *Dataplane) writeConfig(s settings) error {
 	cfg := xdhcpXdhcpConfig{
 		RlIntervalNs:     s.perClient.interval,
 		RlTauNs:          s.perClient.tau,
@@ -104,15 +106,37 @@ func (d *Dataplane) writeConfig(secsBypass uint32) error {
 		SrcIntervalNs:    s.source.interval,
 		SrcTauNs:         s.source.tau,
 		SrcEnabled:       flag(s.source.on),
+		SrcRelayed:       flag(s.sourceRelayed),
 		BudgetIntervalNs: s.budget.interval,
 		BudgetTauNs:      s.budget.tau,
 		BudgetEnabled:    flag(s.budget.on),
-		SecsBypass:       secsBypass,
+		SecsBypass:       s.secsBypass,
 	}
 	if err := d.objs.ConfigMap.Put(uint32(0), &cfg); err != nil {
 		return fmt.Errorf("write xdp config map: %w", err)
 	}
+	d.set = s
 	return nil
+}
+
+// Reconfigure puts cfg's flood guards (rate-limit, source-limit,
+// discover-budget) and secs-bypass in force in the loaded program, on
+// every interface it is attached to, without detaching: one rewrite of its
+// settings map, which frames after it see whole. The guards' tables keep
+// their entries. Their sizes cannot change while the program is loaded, so
+// a new table-size, like a new mode, takes effect at the next start (see
+// RestartNeeded). An invalid cfg changes nothing.
+func (d *Dataplane) Reconfigure(cfg config.Dataplane) error {
+	s, err := settingsFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("reconfigure xdp program: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("reconfigure xdp program: dataplane is closed")
+	}
+	return d.writeConfig(d.set.keepTables(s))
 }
 
 // publish builds a new bucket map holding the effective assignment and
@@ -202,7 +226,9 @@ func (d *Dataplane) SetSecsBypass(secs int) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.writeConfig(v)
+	s := d.set
+	s.secsBypass = v
+	return d.writeConfig(s)
 }
 
 // Stats sums the per-CPU counters.

@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -93,17 +95,27 @@ func compareStats(t *testing.T, d *Dataplane, f *Filter) {
 }
 
 // TestDifferentialGuards runs a corpus through both twins with all three
-// flood guards on. Rates of 1 packet a second make the outcome independent
-// of timing while the test lasts well under a second: a guard that is
-// exhausted stays so, on both twins, and the Go filter is given the
-// kernel's clock read just before each program run.
+// flood guards on, with relayed frames source limited and not. Rates of 1
+// packet a second make the outcome independent of timing while the test
+// lasts well under a second: a guard that is exhausted stays so, on both
+// twins, and the Go filter is given the kernel's clock read just before
+// each program run.
 func TestDifferentialGuards(t *testing.T) {
-	cfg := config.Dataplane{
-		SecsBypass:     5,
-		RateLimit:      config.RateLimit{PerClientPPS: 1, Burst: 3},
-		SourceLimit:    config.SourceLimit{PPS: 1, Burst: 6},
-		DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 150},
+	for _, relayedOn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relayed=%t", relayedOn), func(t *testing.T) {
+			cfg := config.Dataplane{
+				SecsBypass:     5,
+				RateLimit:      config.RateLimit{PerClientPPS: 1, Burst: 3},
+				SourceLimit:    config.SourceLimit{PPS: 1, Burst: 6, Relayed: relayedOn},
+				DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 150},
+			}
+			differentialGuards(t, cfg)
+		})
 	}
+}
+
+// differentialGuards runs the guards' corpus through both twins at cfg.
+func differentialGuards(t *testing.T, cfg config.Dataplane) {
 	d := mustDataplane(t, cfg)
 	f := NewFilter(cfg)
 	rng := rand.New(rand.NewPCG(82, 83))
@@ -118,6 +130,7 @@ func TestDifferentialGuards(t *testing.T) {
 	}
 	start := time.Now()
 	seen := map[Verdict]int{}
+	relayedLimited := 0
 	for i, fr := range randomCorpus(rng, 3000) {
 		now := monotonicNow(t)
 		x := runXDP(t, d, fr)
@@ -126,6 +139,15 @@ func TestDifferentialGuards(t *testing.T) {
 			t.Fatalf("frame %d (%d bytes) %x: xdp says %s, go says %s", i, len(fr), fr, x, g)
 		}
 		seen[x]++
+		if x.Reason == ReasonSourceLimit && isRelayed(fr) {
+			relayedLimited++
+		}
+	}
+	switch {
+	case cfg.SourceLimit.Relayed && relayedLimited == 0:
+		t.Error("source-limit.relayed is on but no relayed frame was source limited")
+	case !cfg.SourceLimit.Relayed && relayedLimited > 0:
+		t.Errorf("source-limit.relayed is off but %d relayed frames were source limited", relayedLimited)
 	}
 	if el := time.Since(start); el > 900*time.Millisecond {
 		t.Logf("the corpus took %v: tokens may have come back during it", el)
@@ -146,4 +168,13 @@ func monotonicNow(tb testing.TB) time.Time {
 		tb.Fatal(err)
 	}
 	return time.Unix(0, ts.Nano())
+}
+
+// isRelayed reports whether fr is a BOOTP message with giaddr set.
+func isRelayed(fr []byte) bool {
+	payload, _, ok := frameBOOTP(fr, new(linkSource))
+	if !ok || len(payload) < bootpGiaddrOff+4 {
+		return false
+	}
+	return binary.BigEndian.Uint32(payload[bootpGiaddrOff:]) != 0
 }

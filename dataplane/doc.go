@@ -5,8 +5,9 @@
 // kernel builds an skb: frames that are not DHCP to port 67 pass untouched,
 // malformed DHCP is dropped, the failover partner's RFC 3074 hash buckets
 // are dropped, and the flood guard drops what is over its rates: per
-// client (chaddr), per source (the Ethernet source and VLAN IDs, or the
-// relay's giaddr and option 82) and one budget for all DISCOVERs. Every
+// client (chaddr), per source (the Ethernet source and VLAN IDs, or, when
+// source-limit.relayed is set, the relay's giaddr and option 82) and one
+// budget for all DISCOVERs. Every
 // verdict is counted by (Action, Reason). docs/DATAPLANE.md has the full
 // verdict table.
 //
@@ -17,8 +18,10 @@
 // which the kernel removes when the process exits, however it exits. Close
 // detaches from every interface. SetBuckets, SetSplit and SetLoadBalancing
 // change the bucket assignment atomically: the program sees the old one or
-// the new one, never a mix. Stats sums the per-CPU counters; a Dataplane is
-// a prometheus.Collector.
+// the new one, never a mix. Reconfigure rewrites the guards' rates and the
+// secs bypass in the attached program (the tables keep their sizes until a
+// restart; RestartNeeded names such changes). Stats sums the per-CPU
+// counters; a Dataplane is a prometheus.Collector.
 //
 // # Filter
 //

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,12 +16,12 @@ import (
 // the same verdict as the program on every frame; its counters and load
 // balancing behave the same. It is safe for concurrent use.
 type Filter struct {
-	set      settings
 	clients  *limiter[[maxHlen]byte]
 	sources  *limiter[sourceKey]
+	relayed  atomic.Bool // source-limit.relayed
 	discover *budget
 
-	mu       sync.Mutex // guards policy and secs-bypass changes
+	mu       sync.Mutex // serialises policy changes and Reconfigure
 	policy   bucketPolicy
 	owned    atomic.Pointer[[loadbalance.Buckets]bool] // effective, swapped whole
 	bypass   atomic.Uint32
@@ -36,15 +37,35 @@ func NewFilter(cfg config.Dataplane) *Filter {
 		s = settings{tableSize: defaultTableSize, sourceTableSize: defaultTableSize}
 	}
 	f := &Filter{
-		set:      s,
 		clients:  newLimiter[[maxHlen]byte](s.perClient, s.tableSize),
 		sources:  newLimiter[sourceKey](s.source, s.sourceTableSize),
 		discover: newBudget(s.budget),
 		policy:   newBucketPolicy(),
 	}
+	f.relayed.Store(s.sourceRelayed)
 	f.bypass.Store(s.secsBypass)
 	f.publish()
 	return f
+}
+
+// Reconfigure puts cfg's flood guards (rate-limit, source-limit,
+// discover-budget) and secs-bypass in force for the packets after it, as
+// Dataplane.Reconfigure does in the program. The tables keep their entries
+// and their sizes: a new table-size takes effect at the next start (see
+// RestartNeeded), and so does a new mode. An invalid cfg changes nothing.
+func (f *Filter) Reconfigure(cfg config.Dataplane) error {
+	s, err := settingsFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("reconfigure go filter: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clients.setRate(s.perClient)
+	f.sources.setRate(s.source)
+	f.relayed.Store(s.sourceRelayed)
+	f.discover.setRate(s.budget)
+	f.bypass.Store(s.secsBypass)
+	return nil
 }
 
 // Frame classifies a whole Ethernet frame, as the XDP program does.
@@ -61,7 +82,9 @@ func (f *Filter) Frame(frame []byte, now time.Time) Verdict {
 // Payload classifies the UDP payload of a datagram to port 67: what the
 // control plane reads from its socket when XDP is off. A UDP socket does
 // not tell the Ethernet source, so the source limit applies here only to
-// relayed messages (giaddr and option 82); Frame applies it to all.
+// relayed messages (giaddr and option 82), and only when
+// dataplane.source-limit.relayed is on; Frame applies it to direct frames
+// too.
 func (f *Filter) Payload(bootp []byte, now time.Time) Verdict {
 	v := f.decide(bootp, nil, now)
 	f.count(v, len(bootp))
@@ -90,8 +113,8 @@ func (f *Filter) decide(bootp []byte, l2 *linkSource, now time.Time) Verdict {
 	if !f.clients.allow(r.chaddr, ns) {
 		return Verdict{Drop, ReasonRateLimit}
 	}
-	if f.sources != nil {
-		if key, ok := r.source(l2); ok && !f.sources.allow(key, ns) {
+	if f.sources.on() {
+		if key, ok := r.source(l2, f.relayed.Load()); ok && !f.sources.allow(key, ns) {
 			return Verdict{Drop, ReasonSourceLimit}
 		}
 	}

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,8 +110,8 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 	}
 }
 
-// TestFilterConcurrent runs frames while the assignment changes; run with
-// -race.
+// TestFilterConcurrent runs frames while the assignment and the guards
+// change; run with -race.
 func TestFilterConcurrent(t *testing.T) {
 	f := NewFilter(config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: 1000, TableSize: 16}})
 	var wg sync.WaitGroup
@@ -120,7 +121,7 @@ func TestFilterConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 2000 {
 				v := f.Frame(dhcpFrame(newMsg(withMAC(mac(byte(w*31+i))))), time.Now())
-				if v != passOurs && v != dropPartner && v.Reason != ReasonRateLimit {
+				if v != passOurs && v != dropPartner && v.Reason != ReasonRateLimit && v.Reason != ReasonSourceLimit && v.Reason != ReasonDiscoverBudget {
 					t.Errorf("verdict %s", v)
 					return
 				}
@@ -134,6 +135,11 @@ func TestFilterConcurrent(t *testing.T) {
 		if err := f.SetLoadBalancing(i%3 != 0); err != nil {
 			t.Fatal(err)
 		}
+		cfg := config.Dataplane{RateLimit: config.RateLimit{PerClientPPS: uint32(1000 + i), TableSize: 16},
+			SourceLimit: config.SourceLimit{PPS: uint32(i % 2 * 1000), Relayed: i%4 == 0}, DiscoverBudget: config.DiscoverBudget{PPS: uint32(i % 3 * 1000)}}
+		if err := f.Reconfigure(cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
 	s, _ := f.Stats()
@@ -143,8 +149,9 @@ func TestFilterConcurrent(t *testing.T) {
 }
 
 // TestPayloadSourceLimit checks the source limit on bare UDP payloads:
-// relayed messages with option 82 are limited by relay and circuit; direct
-// ones cannot be, since a socket does not tell the Ethernet source.
+// relayed messages with option 82 are limited by relay and circuit when
+// source-limit.relayed is on, and not at all when it is off; direct ones
+// cannot be, since a socket does not tell the Ethernet source.
 func TestPayloadSourceLimit(t *testing.T) {
 	relayedFrom := func(circuit string) func(*msg) {
 		return func(m *msg) {
@@ -153,15 +160,17 @@ func TestPayloadSourceLimit(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		name string
-		msg  func(i int) msg
-		want Verdict // of the third message
+		name    string
+		relayed bool
+		msg     func(i int) msg
+		want    Verdict // of the third message
 	}{
-		{"relayed, one circuit", func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom("port-1")) }, Verdict{Drop, ReasonSourceLimit}},
-		{"relayed, a circuit each", func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom(string(rune('a'+i)))) }, passOurs},
-		{"direct", func(i int) msg { return newMsg(withMAC(mac(byte(i)))) }, passOurs},
+		{"relayed on, one circuit", true, func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom("port-1")) }, Verdict{Drop, ReasonSourceLimit}},
+		{"relayed on, a circuit each", true, func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom(string(rune('a'+i)))) }, passOurs},
+		{"relayed off, one circuit", false, func(i int) msg { return newMsg(withMAC(mac(byte(i))), relayedFrom("port-1")) }, passOurs},
+		{"direct", true, func(i int) msg { return newMsg(withMAC(mac(byte(i)))) }, passOurs},
 	} {
-		f := NewFilter(config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 2}})
+		f := NewFilter(config.Dataplane{SourceLimit: config.SourceLimit{PPS: 1, Burst: 2, Relayed: tt.relayed}})
 		now := time.Now()
 		var got Verdict
 		for i := range 3 {
@@ -169,6 +178,36 @@ func TestPayloadSourceLimit(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("%s: third message %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestRestartNeeded checks which changes wait for a restart.
+func TestRestartNeeded(t *testing.T) {
+	base := config.Dataplane{Mode: config.DataplaneAuto,
+		RateLimit:   config.RateLimit{PerClientPPS: 5, TableSize: 65536},
+		SourceLimit: config.SourceLimit{PPS: 20, TableSize: 65536}}
+	for _, tt := range []struct {
+		name string
+		edit func(*config.Dataplane)
+		want []string
+	}{
+		{"nothing", func(*config.Dataplane) {}, nil},
+		{"rates, bursts, relayed, budget, bypass", func(d *config.Dataplane) {
+			d.RateLimit.PerClientPPS, d.RateLimit.Burst = 50, 7
+			d.SourceLimit.PPS, d.SourceLimit.Relayed = 0, true
+			d.DiscoverBudget.PPS, d.SecsBypass = 1000, 9
+		}, nil},
+		{"mode empty is auto", func(d *config.Dataplane) { d.Mode = "" }, nil},
+		{"table size 0 is the default", func(d *config.Dataplane) { d.RateLimit.TableSize = 0 }, nil},
+		{"mode", func(d *config.Dataplane) { d.Mode = config.DataplaneOff }, []string{"dataplane.mode"}},
+		{"both tables", func(d *config.Dataplane) { d.RateLimit.TableSize, d.SourceLimit.TableSize = 10, 20 },
+			[]string{"dataplane.rate-limit.table-size", "dataplane.source-limit.table-size"}},
+	} {
+		next := base
+		tt.edit(&next)
+		if got := RestartNeeded(base, next); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -20,7 +20,7 @@ func FuzzFilter(f *testing.F) {
 		// so Frame and Payload still agree, and the key paths are run.
 		cfg := config.Dataplane{SecsBypass: 4,
 			RateLimit:      config.RateLimit{PerClientPPS: 1},
-			SourceLimit:    config.SourceLimit{PPS: 1},
+			SourceLimit:    config.SourceLimit{PPS: 1, Relayed: true},
 			DiscoverBudget: config.DiscoverBudget{PPS: 1}}
 		whole := NewFilter(cfg)
 		if err := whole.SetSplit(50, true); err != nil {

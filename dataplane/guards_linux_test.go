@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,77 +38,85 @@ func relayed(giaddr [4]byte, circuit []byte, typ uint8) func(*msg) {
 
 // sourceCases are floods from one source, each frame from a new client.
 // With a source limit of burst 3, the fourth frame tells whether the
-// source is limited.
+// source is limited: by default (limited) and with source-limit.relayed on
+// (limitedRelayed).
 func sourceCases() []struct {
-	name    string
-	frame   func(i int) []byte
-	limited bool
+	name                    string
+	frame                   func(i int) []byte
+	limited, limitedRelayed bool
 } {
 	circuit := []byte("\x01\x06port-7")
 	long := bytes.Repeat([]byte{0x5c}, 255)
 	return []struct {
-		name    string
-		frame   func(i int) []byte
-		limited bool
+		name                    string
+		frame                   func(i int) []byte
+		limited, limitedRelayed bool
 	}{
 		{"untagged", func(i int) []byte {
 			return frame{srcMAC: portA, payload: nthClient(i).bytes()}.bytes()
-		}, true},
+		}, true, true},
 		{"802.1Q", func(i int) []byte {
 			return frame{srcMAC: portA, vlanTPIDs: []uint16{etherType8021Q}, vlanIDs: []uint16{7}, payload: nthClient(i).bytes()}.bytes()
-		}, true},
+		}, true, true},
 		{"QinQ", func(i int) []byte {
 			return frame{srcMAC: portA, vlanTPIDs: []uint16{etherType8021AD, etherType8021Q}, vlanIDs: []uint16{7, 9}, payload: nthClient(i).bytes()}.bytes()
-		}, true},
+		}, true, true},
 		{"QinQ, priority bits differ", func(i int) []byte {
 			pcp := uint16(i%8) << 13 // only the VLAN ID is the key
 			return frame{srcMAC: portA, vlanTPIDs: []uint16{etherType8021AD, etherType8021Q}, vlanIDs: []uint16{7 | pcp, 9 | pcp}, payload: nthClient(i).bytes()}.bytes()
-		}, true},
+		}, true, true},
 		{"direct renewals", func(i int) []byte {
 			return frame{srcMAC: portA, payload: nthClient(i, withType(dhcpRequest), withCiaddr()).bytes()}.bytes()
-		}, true},
+		}, true, true},
 		{"relayed with option 82", func(i int) []byte {
 			return frame{srcMAC: mac(byte(i)), payload: nthClient(i, relayed(relayG, circuit, dhcpDiscover)).bytes()}.bytes()
-		}, true},
+		}, false, true},
 		{"relayed with 255-byte option 82", func(i int) []byte {
 			return frame{payload: nthClient(i, relayed(relayG, long, dhcpDiscover)).bytes()}.bytes()
-		}, true},
+		}, false, true},
 		{"relayed without option 82", func(i int) []byte {
 			return frame{payload: nthClient(i, relayed(relayG, nil, dhcpDiscover)).bytes()}.bytes()
-		}, false},
+		}, false, false},
 		{"relayed with empty option 82", func(i int) []byte {
 			return frame{payload: nthClient(i, relayed(relayG, []byte{}, dhcpDiscover)).bytes()}.bytes()
-		}, false},
+		}, false, false},
 		{"partner's buckets are not charged", func(i int) []byte {
 			return frame{srcMAC: portA, payload: newMsg(withMAC(partnerMAC), withSecs(uint16(i%2))).bytes()}.bytes()
-		}, false},
+		}, false, false},
 	}
 }
 
 // TestSourceLimit floods from one source at a limit of 2 packets a second
 // with a burst of 3.
+// Relayed frames are limited only with source-limit.relayed on.
 func TestSourceLimit(t *testing.T) {
 	for _, c := range sourceCases() {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2, Burst: 3}}
-			forBothTwins(t, cfg, func(t *testing.T, tw twin) {
-				if err := tw.SetSplit(50, true); err != nil {
-					t.Fatal(err)
-				}
-				for i := range 3 {
-					if got := tw.run(t, c.frame(i)); got.Action != Pass && got != dropPartner {
-						t.Fatalf("frame %d of the burst: %s, want it passed", i+1, got)
+		for _, relayedOn := range []bool{false, true} {
+			limited := c.limited
+			if relayedOn {
+				limited = c.limitedRelayed
+			}
+			t.Run(fmt.Sprintf("%s/relayed=%t", c.name, relayedOn), func(t *testing.T) {
+				cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2, Burst: 3, Relayed: relayedOn}}
+				forBothTwins(t, cfg, func(t *testing.T, tw twin) {
+					if err := tw.SetSplit(50, true); err != nil {
+						t.Fatal(err)
 					}
-				}
-				got := tw.run(t, c.frame(3))
-				if c.limited && got != dropSourceLimit {
-					t.Fatalf("frame past the burst: %s, want %s", got, dropSourceLimit)
-				}
-				if !c.limited && got.Reason == ReasonSourceLimit {
-					t.Fatalf("frame past the burst: %s, want no source limit", got)
-				}
+					for i := range 3 {
+						if got := tw.run(t, c.frame(i)); got.Action != Pass && got != dropPartner {
+							t.Fatalf("frame %d of the burst: %s, want it passed", i+1, got)
+						}
+					}
+					got := tw.run(t, c.frame(3))
+					if limited && got != dropSourceLimit {
+						t.Fatalf("frame past the burst: %s, want %s", got, dropSourceLimit)
+					}
+					if !limited && got.Reason == ReasonSourceLimit {
+						t.Fatalf("frame past the burst: %s, want no source limit", got)
+					}
+				})
 			})
-		})
+		}
 	}
 	t.Run("overflowing option 82", func(t *testing.T) {
 		forBothTwins(t, config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2, Burst: 3}}, func(t *testing.T, tw twin) {
@@ -150,7 +159,7 @@ func TestSourceLimitKeys(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2, Burst: 1}}
+			cfg := config.Dataplane{SourceLimit: config.SourceLimit{PPS: 2, Burst: 1, Relayed: true}}
 			forBothTwins(t, cfg, func(t *testing.T, tw twin) {
 				if got := tw.run(t, c.flood); got != passOurs {
 					t.Fatalf("first frame: %s, want %s", got, passOurs)

@@ -8,9 +8,11 @@ import (
 
 // limiter is the Go twin of the XDP program's LRU tables of token buckets
 // (the per-client and the per-source flood guards): a GCRA token bucket
-// per key in an LRU table of fixed size.
+// per key in an LRU table of fixed size. Its rate may change while it
+// runs (setRate); the table, like the program's, keeps its entries and
+// its size.
 type limiter[K comparable] struct {
-	rate gcra
+	rate atomic.Pointer[gcra]
 
 	mu    sync.Mutex
 	size  int
@@ -23,24 +25,30 @@ type limiterEntry[K comparable] struct {
 	tat uint64 // theoretical arrival time of the next packet, ns
 }
 
-// newLimiter returns a limiter of size entries, or nil when rate is off.
+// newLimiter returns a limiter of size entries at rate (which may be off).
 func newLimiter[K comparable](rate gcra, size uint32) *limiter[K] {
-	if !rate.on {
-		return nil
-	}
-	return &limiter[K]{
-		rate:  rate,
+	l := &limiter[K]{
 		size:  int(size),
 		order: list.New(),
 		keys:  make(map[K]*list.Element),
 	}
+	l.setRate(rate)
+	return l
 }
 
+// setRate puts rate in force for the packets after it; entries already
+// in the table keep their arrival times, as in the program's tables.
+func (l *limiter[K]) setRate(rate gcra) { l.rate.Store(&rate) }
+
+// on reports whether the limiter limits anything.
+func (l *limiter[K]) on() bool { return l.rate.Load().on }
+
 // allow reports whether key may send a packet at now (ns), and charges it
-// for the packet when it may. A new key starts with a full bucket. A nil
-// limiter allows everything.
+// for the packet when it may. A new key starts with a full bucket. A
+// limiter that is off allows everything and charges nothing.
 func (l *limiter[K]) allow(key K, now uint64) bool {
-	if l == nil {
+	rate := l.rate.Load()
+	if !rate.on {
 		return true
 	}
 	l.mu.Lock()
@@ -52,16 +60,16 @@ func (l *limiter[K]) allow(key K, now uint64) bool {
 			delete(l.keys, oldest.Value.(*limiterEntry[K]).key)
 			l.order.Remove(oldest)
 		}
-		l.keys[key] = l.order.PushFront(&limiterEntry[K]{key: key, tat: now + l.rate.interval})
+		l.keys[key] = l.order.PushFront(&limiterEntry[K]{key: key, tat: now + rate.interval})
 		return true
 	}
 	l.order.MoveToFront(el)
 	e := el.Value.(*limiterEntry[K])
 	tat := max(e.tat, now)
-	if tat-now > l.rate.tau {
+	if tat-now > rate.tau {
 		return false
 	}
-	e.tat = tat + l.rate.interval
+	e.tat = tat + rate.interval
 	return true
 }
 
@@ -69,33 +77,37 @@ func (l *limiter[K]) allow(key K, now uint64) bool {
 const budgetCASTries = 4
 
 // budget is the Go twin of the program's discover budget: one GCRA token
-// bucket shared by every caller, updated with compare-and-swap.
+// bucket shared by every caller, updated with compare-and-swap. Its rate
+// may change while it runs; the arrival time is kept, as budget_map's.
 type budget struct {
-	rate gcra
+	rate atomic.Pointer[gcra]
 	tat  atomic.Uint64
 }
 
-// newBudget returns a budget, or nil when rate is off.
+// newBudget returns a budget at rate (which may be off).
 func newBudget(rate gcra) *budget {
-	if !rate.on {
-		return nil
-	}
-	return &budget{rate: rate}
+	b := &budget{}
+	b.setRate(rate)
+	return b
 }
 
-// allow takes a token at now (ns) if there is one. A nil budget allows
-// everything.
+// setRate puts rate in force for the packets after it.
+func (b *budget) setRate(rate gcra) { b.rate.Store(&rate) }
+
+// allow takes a token at now (ns) if there is one. A budget that is off
+// allows everything and charges nothing.
 func (b *budget) allow(now uint64) bool {
-	if b == nil {
+	rate := b.rate.Load()
+	if !rate.on {
 		return true
 	}
 	for range budgetCASTries {
 		old := b.tat.Load()
 		t := max(old, now)
-		if t-now > b.rate.tau {
+		if t-now > rate.tau {
 			return false
 		}
-		if b.tat.CompareAndSwap(old, t+b.rate.interval) {
+		if b.tat.CompareAndSwap(old, t+rate.interval) {
 			return true
 		}
 	}

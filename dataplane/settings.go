@@ -22,6 +22,7 @@ type settings struct {
 	tableSize       uint32
 	source          gcra // dataplane.source-limit
 	sourceTableSize uint32
+	sourceRelayed   bool // dataplane.source-limit.relayed
 	budget          gcra // dataplane.discover-budget
 	secsBypass      uint32
 }
@@ -68,6 +69,7 @@ func settingsFrom(cfg config.Dataplane) (settings, error) {
 	s.secsBypass = bypass
 	s.tableSize = cmpOr(cfg.RateLimit.TableSize, defaultTableSize)
 	s.sourceTableSize = cmpOr(cfg.SourceLimit.TableSize, defaultTableSize)
+	s.sourceRelayed = cfg.SourceLimit.Relayed
 	rl, sl, db := cfg.RateLimit, cfg.SourceLimit, cfg.DiscoverBudget
 	if s.perClient, err = newGCRA("rate-limit.per-client-pps", rl.PerClientPPS, rl.Burst, 2*rl.PerClientPPS); err != nil {
 		return s, err
@@ -79,6 +81,37 @@ func settingsFrom(cfg config.Dataplane) (settings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// keepTables returns next with s's table sizes: the program's LRU maps
+// cannot be resized while it is loaded, so a new size waits for a restart.
+func (s settings) keepTables(next settings) settings {
+	next.tableSize, next.sourceTableSize = s.tableSize, s.sourceTableSize
+	return next
+}
+
+// RestartNeeded names the settings, as config paths, that differ between
+// running and next and that Reconfigure cannot change: the mode and the
+// sizes of the per-client and per-source tables. They take effect when the
+// dataplane is built again, at the next start of xdhcpd.
+func RestartNeeded(running, next config.Dataplane) []string {
+	var changed []string
+	mode := func(m config.DataplaneMode) config.DataplaneMode {
+		if m == "" {
+			return config.DataplaneAuto
+		}
+		return m
+	}
+	if mode(running.Mode) != mode(next.Mode) {
+		changed = append(changed, "dataplane.mode")
+	}
+	if cmpOr(running.RateLimit.TableSize, defaultTableSize) != cmpOr(next.RateLimit.TableSize, defaultTableSize) {
+		changed = append(changed, "dataplane.rate-limit.table-size")
+	}
+	if cmpOr(running.SourceLimit.TableSize, defaultTableSize) != cmpOr(next.SourceLimit.TableSize, defaultTableSize) {
+		changed = append(changed, "dataplane.source-limit.table-size")
+	}
+	return changed
 }
 
 func cmpOr(v, def uint32) uint32 {

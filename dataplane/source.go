@@ -14,12 +14,13 @@ type sourceKey struct {
 }
 
 // source returns r's source key. ok is false when r has none: relayed
-// without option 82 (a relay aggregates many clients), or direct with the
-// link layer unknown (l2 nil).
-func (r *request) source(l2 *linkSource) (sourceKey, bool) {
+// while relayed frames are not source limited (dataplane.source-limit.relayed
+// off) or without option 82 (a relay aggregates many clients), or direct
+// with the link layer unknown (l2 nil).
+func (r *request) source(l2 *linkSource, relayed bool) (sourceKey, bool) {
 	giaddr := binary.NativeEndian.Uint32(r.giaddr[:])
 	if giaddr != 0 {
-		if len(r.relay) == 0 {
+		if !relayed || len(r.relay) == 0 {
 			return sourceKey{}, false
 		}
 		return sourceKey{giaddr: giaddr, circuit: fnv1a64(r.relay)}, true

@@ -14,6 +14,7 @@ type policy interface {
 	SetSplit(percent int, primary bool) error
 	SetLoadBalancing(on bool) error
 	SetSecsBypass(secs int) error
+	Reconfigure(cfg config.Dataplane) error
 	Buckets() [loadbalance.Buckets]bool
 	Stats() (Stats, error)
 }

@@ -38,6 +38,8 @@ type xdhcpXdhcpConfig struct {
 	SecsBypass       uint32
 	SrcEnabled       uint32
 	BudgetEnabled    uint32
+	SrcRelayed       uint32
+	_                [4]byte
 }
 
 type xdhcpXdhcpCounter struct {
