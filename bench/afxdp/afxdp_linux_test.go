@@ -3,10 +3,16 @@
 package afxdp
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,16 +322,20 @@ func TestStackAnswersARPForOwnAddress(t *testing.T) {
 	}
 }
 
+// xdpAttached reports whether iface in ns has an XDP program.
+func xdpAttached(t *testing.T, ns, iface string) bool {
+	t.Helper()
+	var l netlink.Link
+	if err := netns.Do(ns, func() (err error) { l, err = netlink.LinkByName(iface); return err }); err != nil {
+		t.Fatal(err)
+	}
+	x := l.Attrs().Xdp
+	return x != nil && x.Attached
+}
+
 func TestCloseDetaches(t *testing.T) {
 	topo := mustTopology(t, "xbxskc")
-	xdpOn := func() bool {
-		var l netlink.Link
-		if err := netns.Do(topo.GenNS, func() (err error) { l, err = netlink.LinkByName(topo.GenIface); return err }); err != nil {
-			t.Fatal(err)
-		}
-		x := l.Attrs().Xdp
-		return x != nil && x.Attached
-	}
+	xdpOn := func() bool { return xdpAttached(t, topo.GenNS, topo.GenIface) }
 	var c *Conn
 	if err := netns.Do(topo.GenNS, func() (err error) { c, err = Open(topo.GenIface, nil); return err }); err != nil {
 		t.Fatal(err)
@@ -410,15 +420,82 @@ func TestGeneratorDORA(t *testing.T) {
 				t.Cleanup(func() { cancel(); <-done })
 			}
 			gen := mustOpen(t, topo.GenNS, topo.GenIface, &Config{ARP: true})
-			res, err := loadgen.Run(ctx, gen, loadgen.Config{Clients: 5000, Duration: 400 * time.Millisecond, Timeout: 500 * time.Millisecond, Retries: 2})
-			if err != nil {
-				t.Fatal(err)
+			relay := []netip.Addr{topo.SrvAddr}
+			scenarios := []struct {
+				name string
+				cfg  loadgen.Config
+				kind stats.Kind
+			}{
+				{"dora", loadgen.Config{Clients: 5000}, stats.DORA},
+				{"renew", loadgen.Config{Scenario: loadgen.ScenarioRenew, Clients: 500}, stats.Renew},
+				{"relayed", loadgen.Config{Clients: 500, Relay: topo.GenAddr, Servers: relay}, stats.DORA},
 			}
-			k := res.Stats.Kinds[stats.DORA]
-			if k.Completed == 0 || res.DropRatio(stats.DORA) > 0 || res.Stats.RxMalformed != 0 {
-				t.Errorf("DORA %+v, malformed %d", k, res.Stats.RxMalformed)
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					cfg := sc.cfg
+					cfg.Duration, cfg.Timeout, cfg.Retries = 400*time.Millisecond, 500*time.Millisecond, 2
+					res, err := loadgen.Run(ctx, gen, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					k := res.Stats.Kinds[sc.kind]
+					if k.Completed == 0 || res.DropRatio(sc.kind) > 0 || res.Stats.RxMalformed != 0 || res.Stats.DupAddresses != 0 {
+						t.Errorf("%s %+v, malformed %d, duplicates %d", sc.kind, k, res.Stats.RxMalformed, res.Stats.DupAddresses)
+					}
+					t.Logf("%s: %d %s completed (%.0f/s)", gen.Mode(), k.Completed, sc.kind, res.CompletedRate(sc.kind))
+				})
 			}
-			t.Logf("%s: %d DORA completed (%.0f/s)", gen.Mode(), k.Completed, res.CompletedRate(stats.DORA))
 		})
+	}
+}
+
+// helperEnv, when set to "namespace interface", turns the test binary
+// into TestKillLeavesNoProgram's child: it opens a socket there, says
+// "open" and waits to be killed.
+const helperEnv = "XDHCP_AFXDP_HELPER"
+
+func TestMain(m *testing.M) {
+	if arg := os.Getenv(helperEnv); arg != "" {
+		ns, iface, _ := strings.Cut(arg, " ")
+		if err := netns.Do(ns, func() error { _, err := Open(iface, nil); return err }); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("open")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestKillLeavesNoProgram opens a socket in a child process, kills it with
+// SIGKILL and checks the interface is left without XDP.
+func TestKillLeavesNoProgram(t *testing.T) {
+	topo := mustTopology(t, "xbxskk")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"="+topo.GenNS+" "+topo.GenIface)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "open\n" {
+		t.Fatalf("child said %q, %v; want open", line, err)
+	}
+	if !xdpAttached(t, topo.GenNS, topo.GenIface) {
+		t.Fatal("no XDP program while the child holds the socket")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(2 * time.Second); xdpAttached(t, topo.GenNS, topo.GenIface); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("XDP program still attached 2 s after the owner was killed")
+		}
 	}
 }
