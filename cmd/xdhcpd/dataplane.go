@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,10 +16,13 @@ import (
 // dataplaneSetup is what the daemon attached: the XDP program on the
 // interfaces where it could, and the Go filter for the others.
 type dataplaneSetup struct {
+	log    *zap.Logger
 	xdp    *dataplane.Dataplane // nil with mode off or when nothing attached
 	filter filterAdapter
 	modes  map[string]string // interface -> "xdp-native" / "xdp-generic"
-	cfg    config.Dataplane
+
+	mu  sync.Mutex       // serialises reload with bucket changes; guards the fields below
+	cfg config.Dataplane // in force: the mode and table sizes of the start, the rest as last reloaded
 	// secsBypass is the secs bypass while load balancing.
 	secsBypass int
 }
@@ -27,13 +32,11 @@ type dataplaneSetup struct {
 // Go filter takes over; with native or generic it is an error.
 func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Registerer) (*dataplaneSetup, error) {
 	d := &dataplaneSetup{
-		filter: filterAdapter{dataplane.NewFilter(cfg.Dataplane)},
-		modes:  map[string]string{},
-		cfg:    cfg.Dataplane,
-	}
-	d.secsBypass = cfg.Dataplane.SecsBypass
-	if d.secsBypass == 0 && cfg.Failover != nil {
-		d.secsBypass = cfg.Failover.LoadBalanceMaxSeconds
+		log:        log,
+		filter:     filterAdapter{dataplane.NewFilter(cfg.Dataplane)},
+		modes:      map[string]string{},
+		cfg:        cfg.Dataplane,
+		secsBypass: secsBypassOf(cfg),
 	}
 	if cfg.Dataplane.Mode == config.DataplaneOff {
 		log.Info("XDP off by configuration: the Go filter screens packets")
@@ -72,21 +75,40 @@ func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Register
 	return d, nil
 }
 
+// secsBypassOf is the secs bypass while load balancing: dataplane.secs-bypass,
+// or failover's load-balance-max-seconds when that is 0.
+func secsBypassOf(cfg *config.Config) int {
+	if cfg.Dataplane.SecsBypass == 0 && cfg.Failover != nil {
+		return cfg.Failover.LoadBalanceMaxSeconds
+	}
+	return cfg.Dataplane.SecsBypass
+}
+
+// screen is what the XDP program and the Go filter both let the daemon set.
+type screen interface {
+	SetBuckets([256]bool) error
+	SetLoadBalancing(bool) error
+	SetSecsBypass(int) error
+	Reconfigure(config.Dataplane) error
+}
+
+// screens returns the Go filter and, when attached, the XDP program.
+func (d *dataplaneSetup) screens() []screen {
+	targets := []screen{d.filter.f}
+	if d.xdp != nil {
+		targets = append(targets, d.xdp)
+	}
+	return targets
+}
+
 // SetOwnedBuckets installs the buckets failover gives this server, in the
 // XDP program and the Go filter alike, with failover's
 // load-balance-max-seconds as the secs bypass unless dataplane.secs-bypass
 // sets one.
 func (d *dataplaneSetup) SetOwnedBuckets(owned [256]bool, loadBalancing bool) error {
-	type balancer interface {
-		SetBuckets([256]bool) error
-		SetLoadBalancing(bool) error
-		SetSecsBypass(int) error
-	}
-	targets := []balancer{d.filter.f}
-	if d.xdp != nil {
-		targets = append(targets, d.xdp)
-	}
-	for _, t := range targets {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.screens() {
 		var err error
 		if loadBalancing {
 			if err = t.SetSecsBypass(d.secsBypass); err == nil {
@@ -99,6 +121,46 @@ func (d *dataplaneSetup) SetOwnedBuckets(owned [256]bool, loadBalancing bool) er
 			return fmt.Errorf("set load-balancing buckets: %w", err)
 		}
 	}
+	return nil
+}
+
+// reload puts a reloaded configuration's flood guards (dataplane.rate-limit,
+// source-limit, discover-budget) and secs bypass in force in the attached
+// XDP program and in the Go filter, without detaching. The mode and the
+// table sizes stay as they were at start: the kernel cannot resize the
+// program's tables, so a change to them is logged and waits for a restart.
+// It is meant to be called by the control plane after `xdhcpctl reload`
+// has put cfg in force.
+func (d *dataplaneSetup) reload(cfg *config.Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, name := range dataplane.RestartNeeded(d.cfg, cfg.Dataplane) {
+		d.log.Warn("reload: a changed dataplane setting takes effect at the next restart of xdhcpd; the running value is kept",
+			zap.String("setting", name))
+	}
+	live := cfg.Dataplane
+	live.Mode = d.cfg.Mode
+	live.RateLimit.TableSize = d.cfg.RateLimit.TableSize
+	live.SourceLimit.TableSize = d.cfg.SourceLimit.TableSize
+	bypass := secsBypassOf(cfg)
+	program := live
+	// The secs bypass matters only in the partner's buckets, that is while
+	// load balancing, and then it is the effective one.
+	program.SecsBypass = bypass
+	var errs []error
+	for _, t := range d.screens() {
+		if err := t.Reconfigure(program); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reload dataplane: %w", err)
+	}
+	d.cfg, d.secsBypass = live, bypass
+	d.log.Info("dataplane guards reloaded",
+		zap.Uint32("rate-limit.per-client-pps", live.RateLimit.PerClientPPS),
+		zap.Uint32("source-limit.pps", live.SourceLimit.PPS), zap.Bool("source-limit.relayed", live.SourceLimit.Relayed),
+		zap.Uint32("discover-budget.pps", live.DiscoverBudget.PPS), zap.Int("secs-bypass", bypass))
 	return nil
 }
 
@@ -147,13 +209,16 @@ func (d *dataplaneSetup) status() (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go filter counters: %w", err)
 	}
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
 	st := dataplaneStatus{
-		Mode:        string(d.cfg.Mode),
+		Mode:        string(cfg.Mode),
 		Interfaces:  d.modes,
-		RateLimit:   rateLimit(d.cfg.RateLimit),
-		SourceLimit: sourceLimit(d.cfg.SourceLimit),
-		Budget:      discoverBudget(d.cfg.DiscoverBudget),
-		SecsBypass:  d.cfg.SecsBypass,
+		RateLimit:   rateLimit(cfg.RateLimit),
+		SourceLimit: sourceLimit(cfg.SourceLimit),
+		Budget:      discoverBudget(cfg.DiscoverBudget),
+		SecsBypass:  cfg.SecsBypass,
 		GoFilter:    counterMap(fstats),
 	}
 	buckets := d.filter.f.Buckets()
