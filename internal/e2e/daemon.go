@@ -72,7 +72,10 @@ type ServerSpec struct {
 	// RateLimitPPS and RateLimitBurst set the per-client flood guard;
 	// 0 leaves it off.
 	RateLimitPPS, RateLimitBurst uint32
-	Scopes                       []ScopeSpec
+	// DiscoverBudgetPPS sets dataplane.discover-budget (its burst the
+	// default); 0 leaves it off.
+	DiscoverBudgetPPS uint32
+	Scopes            []ScopeSpec
 }
 
 // ScopeSpec is one scope of a ServerSpec.
@@ -102,6 +105,9 @@ func (s ServerSpec) yaml(dataDir, socket string) string {
 	fmt.Fprintf(&b, "dataplane:\n  mode: %s\n", mode)
 	if s.RateLimitPPS > 0 {
 		fmt.Fprintf(&b, "  rate-limit: {per-client-pps: %d, burst: %d}\n", s.RateLimitPPS, s.RateLimitBurst)
+	}
+	if s.DiscoverBudgetPPS > 0 {
+		fmt.Fprintf(&b, "  discover-budget: {pps: %d}\n", s.DiscoverBudgetPPS)
 	}
 	b.WriteString("scopes:\n")
 	for _, sc := range s.Scopes {
@@ -320,8 +326,12 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 type Dataplane struct {
 	Mode       string            `json:"mode"`
 	Interfaces map[string]string `json:"interfaces"`
-	XDP        map[string]uint64 `json:"xdp-counters"`
-	GoFilter   map[string]uint64 `json:"go-filter-counters"`
+	RateLimit  struct {
+		PerClientPPS uint32 `json:"per-client-pps"`
+		Burst        uint32 `json:"burst"`
+	} `json:"rate-limit"`
+	XDP      map[string]uint64 `json:"xdp-counters"`
+	GoFilter map[string]uint64 `json:"go-filter-counters"`
 }
 
 // Dataplane returns xdhcpctl dataplane.

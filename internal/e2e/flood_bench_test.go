@@ -56,17 +56,17 @@ func BenchmarkFloodPair(b *testing.B) {
 	// overrides it. Every DISCOVER passed holds an address for the offer
 	// hold (10 s), so the budget times the hold must stay well inside each
 	// partner's share of the pools, or the flood exhausts them instead.
-	floodBudget := 2000
+	floodBudget := uint32(2000)
 	if v := os.Getenv("XDHCP_FLOOD_BUDGET"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
 			b.Fatalf("XDHCP_FLOOD_BUDGET=%q: want a whole number of DISCOVERs per second above 0", v)
 		}
-		floodBudget = n
+		floodBudget = uint32(n)
 	}
 	runs := []struct {
 		source string // xdhcp-bench --flood-source
-		budget int    // dataplane.discover-budget.pps; 0: off
+		budget uint32 // dataplane.discover-budget.pps; 0: off
 		mode   string // dataplane.mode
 	}{
 		{"port", 0, "auto"}, {"port", 0, "generic"}, {"port", 0, "off"},
@@ -76,11 +76,8 @@ func BenchmarkFloodPair(b *testing.B) {
 		mode := r.mode
 		b.Run(fmt.Sprintf("flood=%s/budget=%d/dataplane=%s", r.source, r.budget, mode), func(b *testing.B) {
 			setup(b)
-			p := newPair(b, pairOpts{percent: 50, mclt: time.Minute, dataplane: mode, bigScope: true})
+			p := newPair(b, pairOpts{percent: 50, mclt: time.Minute, dataplane: mode, bigScope: true, discoverBudget: r.budget})
 			p.waitSettled(b, 30*time.Second)
-			if r.budget > 0 {
-				setDiscoverBudget(b, p, r.budget)
-			}
 			exe := buildBench(b)
 			for b.Loop() {
 				before, err := procstat.Read(p.a.Pid())
@@ -160,36 +157,6 @@ func machineBusy(tb testing.TB) float64 {
 		}
 	}
 	return busy / 100 // USER_HZ
-}
-
-// setDiscoverBudget restarts both partners with dataplane.discover-budget
-// at pps, the rest of their configuration unchanged, and waits for them to
-// settle again.
-func setDiscoverBudget(tb testing.TB, p *pair, pps int) {
-	tb.Helper()
-	for _, d := range []*Daemon{p.a, p.b} {
-		if err := d.Stop(); err != nil {
-			tb.Fatal(err)
-		}
-		text, err := os.ReadFile(d.Config)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		const section = "dataplane:\n"
-		if !strings.Contains(string(text), section) {
-			tb.Fatalf("no dataplane section in %s", d.Config)
-		}
-		budget := fmt.Sprintf("%s  discover-budget: {pps: %d}\n", section, pps)
-		if err := d.WriteConfig(strings.Replace(string(text), section, budget, 1)); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	for _, d := range []*Daemon{p.a, p.b} {
-		if err := d.Start(context.Background()); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	p.waitSettled(tb, 60*time.Second)
 }
 
 // guardCounters names the flood guard's drops and passes on d, from the
