@@ -270,6 +270,11 @@ func (s *Server) Reload(ctx context.Context) (api.Reload, error) {
 	cfg, done := s.replicaOverlay(cfg) // settings replicated from the failover partner (replicate.go)
 	r, err := s.swapConfig(cfg)
 	done(err == nil)
+	if err == nil && s.opts.OnReload != nil {
+		if herr := s.opts.OnReload(cfg); herr != nil {
+			return r, fmt.Errorf("reload: scopes are in force, but: %w", herr)
+		}
+	}
 	return r, err
 }
 

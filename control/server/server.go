@@ -42,7 +42,12 @@ type Options struct {
 	DataplaneStatus func() (any, error)
 	// Buckets programs the load-balancing buckets for failover; nil: none.
 	Buckets BucketSetter
-	Version string
+	// OnReload, when set, is called after Reload has put a new
+	// configuration in force (outside the server's locks), for the parts
+	// the server does not own, such as the dataplane's flood guards. Its
+	// error is Reload's.
+	OnReload func(*config.Config) error
+	Version  string
 }
 
 // Server is a running xdhcpd control plane.

@@ -59,7 +59,7 @@ func TestFloodGuardReloadRaisesPerClientLimit(t *testing.T) {
 	dp, err := d.Dataplane(ctx)
 	mustDo(t, err)
 	if dp.RateLimit.PerClientPPS != 100000 {
-		t.Skipf("xdhcpd does not hand a reload to the dataplane (xdhcpctl dataplane still shows per-client-pps %d): control/server needs an OnReload hook calling dataplaneSetup.reload", dp.RateLimit.PerClientPPS)
+		t.Fatalf("after reload xdhcpctl dataplane shows per-client-pps %d, want 100000: the reload did not reach the dataplane", dp.RateLimit.PerClientPPS)
 	}
 	flood()
 	passed1, limited1 := counters()
