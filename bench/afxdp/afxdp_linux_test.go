@@ -354,6 +354,31 @@ func TestCloseDetaches(t *testing.T) {
 	}
 }
 
+// TestOpenRefusesABusyInterface: with another XDP program on the
+// interface (as the suite's xdp_pass), Open fails and says why.
+func TestOpenRefusesABusyInterface(t *testing.T) {
+	topo := mustTopology(t, "xbxskb")
+	err := netns.Do(topo.GenNS, func() error {
+		ifi, err := net.InterfaceByName(topo.GenIface)
+		if err != nil {
+			return err
+		}
+		pass, err := xdpecho.AttachPass(ifi.Index)
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { _ = pass.Close() })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = netns.Do(topo.GenNS, func() error { _, err := Open(topo.GenIface, nil); return err })
+	if err == nil || !strings.Contains(err.Error(), "already has an XDP program") {
+		t.Errorf("Open: %v; want an error naming the attached program", err)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	skipUnlessRoot(t)
 	tests := []struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // Counter indexes Counters' result.
@@ -104,6 +105,9 @@ func (p *program) register(queue, fd int) error {
 func (p *program) attach(ifindex int) error {
 	l, err := link.AttachXDP(link.XDPOptions{Program: p.objs.XdpRedirectXsk, Interface: ifindex, Flags: link.XDPDriverMode})
 	mode := "native"
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("attach xdp redirect to ifindex %d: the interface already has an XDP program; detach it first (ip link set dev IFACE xdp off), or use a packet-socket engine: %w", ifindex, err)
+	}
 	if err != nil {
 		l, err = link.AttachXDP(link.XDPOptions{Program: p.objs.XdpRedirectXsk, Interface: ifindex, Flags: link.XDPGenericMode})
 		mode = "generic"
