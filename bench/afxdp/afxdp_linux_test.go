@@ -415,23 +415,7 @@ func TestGeneratorDORA(t *testing.T) {
 			defer cancel()
 			rcfg := responder.Config{ServerIP: topo.SrvAddr}
 			if useXDP {
-				err := netns.Do(topo.SrvNS, func() error {
-					ifi, err := net.InterfaceByName(topo.SrvIface)
-					if err != nil {
-						return err
-					}
-					copy(rcfg.ServerMAC[:], ifi.HardwareAddr)
-					o, err := xdpecho.Load(xdpecho.Config{Config: rcfg})
-					if err != nil {
-						return err
-					}
-					t.Cleanup(func() { _ = o.Close() })
-					_, err = o.Attach(ifi.Index)
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
+				rcfg = mustAttachEcho(t, topo)
 			} else {
 				srv := mustRaw(t, topo.SrvNS, topo.SrvIface, &rawio.Config{Ports: []uint16{67}})
 				rcfg.ServerMAC = srv.HardwareAddr()

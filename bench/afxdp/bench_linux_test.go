@@ -51,7 +51,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = topo.Close() })
-			benchEcho(b, topo)
+			mustAttachEcho(b, topo)
 			conn := e.open(b, topo)
 			const batch = 64
 			frames := make([][]byte, batch)
@@ -91,27 +91,29 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 	}
 }
 
-// benchEcho attaches the XDP echo responder to the server side.
-func benchEcho(b *testing.B, topo *netns.Topology) {
-	b.Helper()
+// mustAttachEcho attaches the XDP echo responder to the server side and
+// returns its identity.
+func mustAttachEcho(tb testing.TB, topo *netns.Topology) responder.Config {
+	tb.Helper()
+	cfg := responder.Config{ServerIP: topo.SrvAddr}
 	err := netns.Do(topo.SrvNS, func() error {
 		ifi, err := net.InterfaceByName(topo.SrvIface)
 		if err != nil {
 			return err
 		}
-		cfg := responder.Config{ServerIP: topo.SrvAddr}
 		copy(cfg.ServerMAC[:], ifi.HardwareAddr)
 		o, err := xdpecho.Load(xdpecho.Config{Config: cfg})
 		if err != nil {
 			return err
 		}
-		b.Cleanup(func() { _ = o.Close() })
+		tb.Cleanup(func() { _ = o.Close() })
 		_, err = o.Attach(ifi.Index)
 		return err
 	})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return cfg
 }
 
 // benchRaw opens a packet socket on the generator side, with xdp_pass on
