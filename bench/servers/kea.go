@@ -16,7 +16,7 @@ import (
 // (HA+MT), on its own address.
 const keaHAPort = 8001
 
-// keaHooksGlob finds Kea's hook libraries (Debian installs them under the
+// keaHooksGlobs find Kea's hook libraries (Debian installs them under the
 // multiarch directory).
 var keaHooksGlobs = []string{"/usr/lib/*/kea/hooks", "/usr/lib/kea/hooks", "/usr/local/lib/kea/hooks"}
 

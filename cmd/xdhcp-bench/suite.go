@@ -30,8 +30,8 @@ var (
 	// minutes: xdhcpd's pair skips the low steps single xdhcpd already
 	// covers; Kea's pair, which saturates in the low thousands here, gets
 	// finer steps there and none above.
-	pairRates  = []int{1000, 5000, 20000, 40000, 60000, 80000, 120000, 160000}
-	keaHARates = []int{250, 500, 1000, 2000, 4000, 8000}
+	pairRates  = []int{1000, 5000, 20000, 40000, 60000, 80000, 120000}
+	keaHARates = []int{250, 1000, 2000, 4000, 8000}
 )
 
 // fullRates returns a server's sweep in the full plan.
