@@ -63,6 +63,17 @@ type FreePools interface {
 	GiveFree(n int) ([]lease.Lease, error)
 }
 
+// BatchApplier is optionally implemented by Deps to take a run of the
+// partner's updates that arrived together with one durable commit instead
+// of one commit each: ApplyBindings judges every binding as ApplyBinding
+// does and returns one error per binding, in order (nil: in force and
+// durable). The engine sends the BNDACKs after it returns. Without it the
+// engine calls ApplyBinding for each, and the partner's stream is limited
+// to one synced commit per update.
+type BatchApplier interface {
+	ApplyBindings(ls []lease.Lease) []error
+}
+
 // AckHandler is optionally implemented by Deps to hear that the partner
 // accepted one of this server's EXPIRED or RELEASED binding updates
 // (BNDACK without a reject reason): the address may then become FREE

@@ -227,6 +227,10 @@ func (p *Peer) Run(ctx context.Context) error {
 				p.dropLink("reader stopped")
 				break
 			}
+			if isUpdate(msg) {
+				p.receiveUpdates(msg, in)
+				break
+			}
 			p.receive(msg)
 		case <-p.notify:
 			p.pump(p.now())
@@ -674,6 +678,51 @@ func (p *Peer) receive(in inbound) {
 		return
 	}
 	p.afterEvent(now, act)
+}
+
+// isUpdate reports whether in is a well-received BNDUPD.
+func isUpdate(in inbound) bool {
+	return in.err == nil && in.m != nil && in.m.Type == wire.MsgBndUpd
+}
+
+// receiveUpdates handles first and every further BNDUPD already waiting
+// on in (up to maxUpdateBatch) as one run, so that they share a durable
+// commit; a different message that ends the run is handled after it, in
+// order.
+func (p *Peer) receiveUpdates(first inbound, in <-chan inbound) {
+	run := []*wire.Message{first.m}
+	var next *inbound
+	closed := false
+gather:
+	for len(run) < maxUpdateBatch {
+		select {
+		case msg, ok := <-in:
+			if !ok {
+				closed = true
+				break gather
+			}
+			if !isUpdate(msg) {
+				next = &msg
+				break gather
+			}
+			run = append(run, msg.m)
+		default:
+			break gather
+		}
+	}
+	now := p.now()
+	p.lastRecv = now
+	for _, m := range run {
+		p.noteSkew(m, now)
+	}
+	p.onBndUpds(run)
+	p.afterEvent(now, fsm.Actions{})
+	switch {
+	case next != nil && p.cur != nil:
+		p.receive(*next)
+	case closed && p.cur != nil:
+		p.dropLink("reader stopped")
+	}
 }
 
 func isTimeout(err error) bool {

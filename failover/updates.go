@@ -311,17 +311,84 @@ func (p *Peer) requeueUnacked() {
 }
 
 func (p *Peer) onBndUpd(m *wire.Message, now time.Time) {
-	p.count(func(c *Counters) { c.UpdatesReceived++ })
-	ack := &wire.Message{Type: wire.MsgBndAck, XID: m.XID}
-	b, err := wire.ParseBinding(m)
-	var l lease.Lease
-	if err == nil {
-		l, err = leaseFromBinding(b)
+	u := p.parseUpdate(m)
+	if u.err == nil {
+		u.applied = true
+		u.err = p.deps.ApplyBinding(u.l)
 	}
+	p.answerUpdate(u)
+}
+
+// maxUpdateBatch bounds how many BNDUPDs that arrived together are applied
+// with one durable commit.
+const maxUpdateBatch = 256
+
+// update is one partner BNDUPD on its way to its BNDACK.
+type update struct {
+	m       *wire.Message
+	b       wire.Binding
+	l       lease.Lease
+	err     error
+	applied bool // err (if any) came from applying l, not from parsing m
+}
+
+// parseUpdate counts and decodes a BNDUPD.
+func (p *Peer) parseUpdate(m *wire.Message) update {
+	p.count(func(c *Counters) { c.UpdatesReceived++ })
+	u := update{m: m}
+	u.b, u.err = wire.ParseBinding(m)
+	if u.err == nil {
+		u.l, u.err = leaseFromBinding(u.b)
+	}
+	return u
+}
+
+// onBndUpds applies a run of BNDUPDs that arrived together, with one
+// durable commit when the server can take them as a batch, and answers
+// each in order.
+func (p *Peer) onBndUpds(ms []*wire.Message) {
+	ba, ok := p.deps.(BatchApplier)
+	if !ok || len(ms) == 1 {
+		for _, m := range ms {
+			p.onBndUpd(m, p.now())
+		}
+		return
+	}
+	us := make([]update, len(ms))
+	var ls []lease.Lease
+	for i, m := range ms {
+		us[i] = p.parseUpdate(m)
+		if us[i].err == nil {
+			ls = append(ls, us[i].l)
+		}
+	}
+	errs := ba.ApplyBindings(ls)
+	j := 0
+	for i := range us {
+		if us[i].err != nil {
+			continue
+		}
+		us[i].applied = true
+		if j < len(errs) {
+			us[i].err = errs[j]
+		} else {
+			us[i].err = errors.New("the server returned no outcome for this binding")
+		}
+		j++
+	}
+	for _, u := range us {
+		p.answerUpdate(u)
+	}
+}
+
+// answerUpdate sends a BNDUPD's BNDACK: an acknowledgement, or a
+// refusal with its reject reason.
+func (p *Peer) answerUpdate(u update) {
+	m, b, err := u.m, u.b, u.err
+	ack := &wire.Message{Type: wire.MsgBndAck, XID: m.XID}
 	reason := wire.RejectMissingBindInfo
-	if err == nil {
+	if u.applied {
 		reason = wire.RejectMisc
-		err = p.deps.ApplyBinding(l)
 		var rej *RejectError
 		if errors.As(err, &rej) && rej.Reason != 0 {
 			reason = wire.RejectReason(rej.Reason)

@@ -131,26 +131,47 @@ func (s *Server) GetMeta(key string) ([]byte, bool, error) { return s.store.GetM
 // engine decided): the allocator judges it, the binding in force is made
 // durable, and a refusal goes back with its draft reject reason.
 func (s *Server) ApplyBinding(l lease.Lease) error {
+	return s.ApplyBindings([]lease.Lease{l})[0]
+}
+
+// ApplyBindings takes a run of the partner's bindings with one durable
+// commit (failover.BatchApplier): each is judged by its scope's allocator
+// in order, and those in force are committed together before any is
+// acknowledged. It returns one error per binding.
+func (s *Server) ApplyBindings(ls []lease.Lease) []error {
 	now := time.Now()
+	errs := make([]error, len(ls))
+	inForce := make([]lease.Lease, 0, len(ls))
+	committed := make([]int, 0, len(ls)) // index in ls of each inForce record
 	s.mu.RLock()
-	sc := s.h.ScopeOf(l.IP)
-	if sc == nil || !sc.Failover {
-		s.mu.RUnlock()
-		return &failover.RejectError{Reason: uint8(alloc.RejectIllegalAddress), Err: fmt.Errorf("%s is in no failover scope here", l.IP)}
+	for i, l := range ls {
+		sc := s.h.ScopeOf(l.IP)
+		if sc == nil || !sc.Failover {
+			errs[i] = &failover.RejectError{Reason: uint8(alloc.RejectIllegalAddress), Err: fmt.Errorf("%s is in no failover scope here", l.IP)}
+			continue
+		}
+		rec, err := sc.Alloc.Apply(l, now)
+		var rej *alloc.RejectError
+		switch {
+		case errors.As(err, &rej):
+			errs[i] = &failover.RejectError{Reason: uint8(rej.Reason), Err: rej}
+		case err != nil:
+			errs[i] = fmt.Errorf("apply partner binding %s: %w", l.IP, err)
+		default:
+			inForce = append(inForce, rec)
+			committed = append(committed, i)
+		}
 	}
-	inForce, err := sc.Alloc.Apply(l, now)
 	s.mu.RUnlock()
-	var rej *alloc.RejectError
-	if errors.As(err, &rej) {
-		return &failover.RejectError{Reason: uint8(rej.Reason), Err: rej}
+	if len(inForce) == 0 {
+		return errs
 	}
-	if err != nil {
-		return fmt.Errorf("apply partner binding %s: %w", l.IP, err)
+	if err := s.store.Commit(context.Background(), inForce...); err != nil {
+		for _, i := range committed {
+			errs[i] = fmt.Errorf("store partner binding %s: %w", ls[i].IP, err)
+		}
 	}
-	if err := s.store.Commit(context.Background(), inForce); err != nil {
-		return fmt.Errorf("store partner binding %s: %w", l.IP, err)
-	}
-	return nil
+	return errs
 }
 
 // ForEachBinding walks every stored binding of the failover scopes.

@@ -23,7 +23,10 @@ import (
 // settings in force here, their version, and the copy replicated from the
 // partner when one overrides the configuration file's.
 
-var _ failover.ScopeSettings = (*Server)(nil)
+var (
+	_ failover.ScopeSettings = (*Server)(nil)
+	_ failover.BatchApplier  = (*Server)(nil)
+)
 
 // replicaKey is the store's meta key of the replication record.
 const replicaKey = "replicate/settings"
