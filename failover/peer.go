@@ -227,8 +227,8 @@ func (p *Peer) Run(ctx context.Context) error {
 				p.dropLink("reader stopped")
 				break
 			}
-			if isUpdate(msg) {
-				p.receiveUpdates(msg, in)
+			if runnable(msg) {
+				p.receiveRun(msg, in)
 				break
 			}
 			p.receive(msg)
@@ -333,6 +333,34 @@ func (p *Peer) dropLink(why string) {
 }
 
 // send writes m on the current link; a failure drops the link.
+// sendAll sends ms in one write (each sealed on its own, as send does).
+func (p *Peer) sendAll(ms []*wire.Message) bool {
+	if p.cur == nil || len(ms) == 0 {
+		return false
+	}
+	now := p.now()
+	var out []byte
+	for _, m := range ms {
+		if m.XID == 0 {
+			m.XID = p.cur.nextXID()
+		}
+		m.Time = unixTime(now)
+		b, err := p.cur.sess.Seal(m)
+		if err != nil {
+			p.log.Error("failover: cannot encode message", zap.Stringer("type", m.Type), zap.Error(err))
+			continue
+		}
+		out = append(out, b...)
+	}
+	_ = p.cur.conn.SetWriteDeadline(now.Add(p.cfg.ReceiveTimer))
+	if _, err := p.cur.conn.Write(out); err != nil {
+		p.dropLink(fmt.Sprintf("send %d messages to %s: %v", len(ms), p.cur.remote, err))
+		return false
+	}
+	p.lastSend = now
+	return true
+}
+
 func (p *Peer) send(m *wire.Message) bool {
 	if p.cur == nil {
 		return false
@@ -680,16 +708,19 @@ func (p *Peer) receive(in inbound) {
 	p.afterEvent(now, act)
 }
 
-// isUpdate reports whether in is a well-received BNDUPD.
-func isUpdate(in inbound) bool {
-	return in.err == nil && in.m != nil && in.m.Type == wire.MsgBndUpd
+// runnable reports whether in is a well-received BNDUPD or BNDACK, the
+// messages handled in runs.
+func runnable(in inbound) bool {
+	return in.err == nil && in.m != nil && (in.m.Type == wire.MsgBndUpd || in.m.Type == wire.MsgBndAck)
 }
 
-// receiveUpdates handles first and every further BNDUPD already waiting
-// on in (up to maxUpdateBatch) as one run, so that they share a durable
-// commit; a different message that ends the run is handled after it, in
-// order.
-func (p *Peer) receiveUpdates(first inbound, in <-chan inbound) {
+// receiveRun handles first and every further message of its type
+// (BNDUPD or BNDACK) already waiting on in, up to maxUpdateBatch, as one
+// run: BNDUPDs share a durable commit and their BNDACKs one write, BNDACKs
+// refill the window once. A different message that ends the run is
+// handled after it, in order.
+func (p *Peer) receiveRun(first inbound, in <-chan inbound) {
+	typ := first.m.Type
 	run := []*wire.Message{first.m}
 	var next *inbound
 	closed := false
@@ -701,7 +732,7 @@ gather:
 				closed = true
 				break gather
 			}
-			if !isUpdate(msg) {
+			if !runnable(msg) || msg.m.Type != typ {
 				next = &msg
 				break gather
 			}
@@ -715,7 +746,11 @@ gather:
 	for _, m := range run {
 		p.noteSkew(m, now)
 	}
-	p.onBndUpds(run)
+	if typ == wire.MsgBndUpd {
+		p.onBndUpds(run)
+	} else {
+		p.onBndAcks(run, now)
+	}
 	p.afterEvent(now, fsm.Actions{})
 	switch {
 	case next != nil && p.cur != nil:

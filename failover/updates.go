@@ -376,14 +376,19 @@ func (p *Peer) onBndUpds(ms []*wire.Message) {
 		}
 		j++
 	}
-	for _, u := range us {
-		p.answerUpdate(u)
+	acks := make([]*wire.Message, len(us))
+	for i, u := range us {
+		acks[i] = p.ackFor(u)
 	}
+	p.sendAll(acks)
 }
 
-// answerUpdate sends a BNDUPD's BNDACK: an acknowledgement, or a
-// refusal with its reject reason.
-func (p *Peer) answerUpdate(u update) {
+// answerUpdate sends a BNDUPD's BNDACK.
+func (p *Peer) answerUpdate(u update) { p.send(p.ackFor(u)) }
+
+// ackFor builds a BNDUPD's BNDACK: an acknowledgement, or a refusal with
+// its reject reason.
+func (p *Peer) ackFor(u update) *wire.Message {
 	m, b, err := u.m, u.b, u.err
 	ack := &wire.Message{Type: wire.MsgBndAck, XID: m.XID}
 	reason := wire.RejectMissingBindInfo
@@ -404,17 +409,31 @@ func (p *Peer) answerUpdate(u update) {
 		}
 		ack.AddUint8(wire.OptRejectReason, uint8(reason))
 		ack.Add(wire.OptMessage, []byte(err.Error()))
-		p.send(ack)
-		return
+		return ack
 	}
 	if b.HasPotential {
 		p.mclt.ack(b.IP, fromUnix(b.PotentialExpiry))
 	}
 	ack.AddAddr(wire.OptAssignedIPAddress, b.IP)
-	p.send(ack)
+	return ack
 }
 
 func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
+	p.settle(m, now)
+	p.pump(now)
+}
+
+// onBndAcks settles a run of BNDACKs that arrived together, then refills
+// the window once.
+func (p *Peer) onBndAcks(ms []*wire.Message, now time.Time) {
+	for _, m := range ms {
+		p.settle(m, now)
+	}
+	p.pump(now)
+}
+
+// settle ends the update a BNDACK answers: acknowledged, or refused.
+func (p *Peer) settle(m *wire.Message, now time.Time) {
 	f, ok := p.inflight[m.XID]
 	if !ok {
 		p.log.Debug("failover: BNDACK for no update in flight", zap.Uint32("xid", m.XID))
@@ -433,7 +452,6 @@ func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 			h.BindingAcked(f.item.l)
 		}
 	}
-	p.pump(now)
 }
 
 // Resending refused updates: a refusal for a reason that may pass (the
