@@ -10,9 +10,9 @@ import (
 	"github.com/xdhcp/xdhcp/failover/fsm"
 )
 
-// batchServer is a fakeServer that takes the partner's updates in runs,
-// as control/server does with one durable commit per run; each run costs
-// commit, as a synced commit would.
+// batchServer is a fakeServer that stages the partner's updates and
+// commits them in runs, as control/server does with one durable commit
+// per run; each commit costs commit, as a synced commit would.
 type batchServer struct {
 	*fakeServer
 	commit time.Duration
@@ -20,16 +20,16 @@ type batchServer struct {
 	runs   []int
 }
 
-func (b *batchServer) ApplyBindings(ls []lease.Lease) []error {
+func (b *batchServer) StageBinding(l lease.Lease) (lease.Lease, error) {
+	return l, b.fakeServer.ApplyBinding(l)
+}
+
+func (b *batchServer) CommitBindings(recs []lease.Lease) error {
 	time.Sleep(b.commit)
-	errs := make([]error, len(ls))
-	for i, l := range ls {
-		errs[i] = b.fakeServer.ApplyBinding(l)
-	}
 	b.mu.Lock()
-	b.runs = append(b.runs, len(ls))
+	b.runs = append(b.runs, len(recs))
 	b.mu.Unlock()
-	return errs
+	return nil
 }
 
 func (b *batchServer) runSizes() []int {
@@ -42,53 +42,65 @@ func (b *batchServer) runSizes() []int {
 // slow takes the BNDUPDs waiting on the connection as one run, so the
 // stream is not held to one commit per update; a refusal inside a run is
 // answered with its reason while the rest of the run is acknowledged.
+// Both partners send updates, so each connection carries BNDUPDs and
+// BNDACKs interleaved, and runs must take both.
 func TestUpdatesArrivingTogetherShareOneApply(t *testing.T) {
 	addr := freePort(t)
 	own := newOwnership()
 	pc, sc := testConfig(fsm.Primary, addr), testConfig(fsm.Secondary, addr)
 	pool := testPool(64)
-	a := start(t, pc, newFakeServer("primary", own, pool))
-	secondary := newFakeServer("secondary", own, pool)
+	primary, secondary := newFakeServer("primary", own, pool), newFakeServer("secondary", own, pool)
 	refused := netip.MustParseAddr("198.51.100.77")
 	secondary.reject = map[netip.Addr]uint8{refused: 7}
-	bs := &batchServer{fakeServer: secondary, commit: 5 * time.Millisecond}
-	b := startWith(t, sc, bs, secondary)
+	pa := &batchServer{fakeServer: primary, commit: 5 * time.Millisecond}
+	sa := &batchServer{fakeServer: secondary, commit: 5 * time.Millisecond}
+	a := startWith(t, pc, pa, primary)
+	b := startWith(t, sc, sa, secondary)
 	waitFor(t, 10*time.Second, "both NORMAL", func() bool { return stateIs(a, "NORMAL")() && stateIs(b, "NORMAL")() })
 
 	const n = 400
 	now := time.Now()
-	ip := netip.MustParseAddr("198.51.100.1")
-	var ips []netip.Addr
+	fromA, fromB := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("203.0.113.1")
+	var ipsA, ipsB []netip.Addr
 	for i := range n {
-		a.p.Updated(activeLease(ip, now, byte(i)))
-		ips = append(ips, ip)
-		ip = ip.Next()
+		a.p.Updated(activeLease(fromA, now, byte(i)))
+		b.p.Updated(activeLease(fromB, now, byte(i)))
+		ipsA, ipsB = append(ipsA, fromA), append(ipsB, fromB)
+		fromA, fromB = fromA.Next(), fromB.Next()
 	}
 	waitFor(t, 20*time.Second, "every update answered", func() bool {
-		st := a.p.Status()
-		return st.UnackedUpdates == 0 && st.PendingUpdates == 0
+		sta, stb := a.p.Status(), b.p.Status()
+		return sta.UnackedUpdates == 0 && sta.PendingUpdates == 0 && stb.UnackedUpdates == 0 && stb.PendingUpdates == 0
 	})
-	for _, ip := range ips {
-		_, ok := secondary.binding(ip)
-		if ip == refused && ok {
-			t.Fatalf("%s was refused by the partner yet stored", ip)
-		}
-		if ip != refused && !ok {
-			t.Fatalf("%s missing on the partner", ip)
+	for _, c := range []struct {
+		to  *fakeServer
+		ips []netip.Addr
+	}{{secondary, ipsA}, {primary, ipsB}} {
+		for _, ip := range c.ips {
+			_, ok := c.to.binding(ip)
+			if ip == refused && ok {
+				t.Fatalf("%s was refused by the %s yet stored", ip, c.to.name)
+			}
+			if ip != refused && !ok {
+				t.Fatalf("%s missing on the %s", ip, c.to.name)
+			}
 		}
 	}
-	runs := bs.runSizes()
-	largest := 0
-	for _, r := range runs {
-		largest = max(largest, r)
-	}
-	// At 5 ms a commit, one update per commit would take 2 s; runs must
-	// carry many.
-	if largest < 2 || len(runs) > n/2 {
-		t.Fatalf("%d runs for %d updates, largest %d: updates were not taken together", len(runs), n, largest)
+	// At 5 ms a commit, one update per commit would take 2 s a side;
+	// runs must carry many, although each connection interleaves one
+	// side's BNDUPDs with the other's BNDACKs.
+	for _, bs := range []*batchServer{pa, sa} {
+		runs := bs.runSizes()
+		largest := 0
+		for _, r := range runs {
+			largest = max(largest, r)
+		}
+		if largest < 2 || len(runs) > n/2 {
+			t.Fatalf("%s: %d commits for %d updates, largest %d: updates were not taken together", bs.name, len(runs), n, largest)
+		}
+		t.Logf("%s: %d updates in %d commits, largest %d", bs.name, n, len(runs), largest)
 	}
 	if got := a.p.Status().Counters.UpdatesRejected; got != 1 {
-		t.Fatalf("the sender counted %d refused updates, want the 1 refused inside a run", got)
+		t.Fatalf("the primary counted %d refused updates, want the 1 refused inside a run", got)
 	}
-	t.Logf("%d updates in %d runs, largest %d", n, len(runs), largest)
 }

@@ -63,15 +63,18 @@ type FreePools interface {
 	GiveFree(n int) ([]lease.Lease, error)
 }
 
-// BatchApplier is optionally implemented by Deps to take a run of the
-// partner's updates that arrived together with one durable commit instead
-// of one commit each: ApplyBindings judges every binding as ApplyBinding
-// does and returns one error per binding, in order (nil: in force and
-// durable). The engine sends the BNDACKs after it returns. Without it the
-// engine calls ApplyBinding for each, and the partner's stream is limited
-// to one synced commit per update.
+// BatchApplier is optionally implemented by Deps to take the partner's
+// updates that arrived together with one durable commit instead of one
+// commit each. StageBinding judges a binding and puts it in force in
+// memory as ApplyBinding does, without making it durable, and returns the
+// record to persist; CommitBindings makes a run's staged records durable
+// in one commit. The engine stages each update in the order the messages
+// arrived and sends no BNDACK before CommitBindings has returned. Without
+// it the engine calls ApplyBinding for each, and the partner's stream is
+// held to one synced commit per update.
 type BatchApplier interface {
-	ApplyBindings(ls []lease.Lease) []error
+	StageBinding(l lease.Lease) (lease.Lease, error)
+	CommitBindings(recs []lease.Lease) error
 }
 
 // AckHandler is optionally implemented by Deps to hear that the partner

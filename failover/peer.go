@@ -714,13 +714,13 @@ func runnable(in inbound) bool {
 	return in.err == nil && in.m != nil && (in.m.Type == wire.MsgBndUpd || in.m.Type == wire.MsgBndAck)
 }
 
-// receiveRun handles first and every further message of its type
-// (BNDUPD or BNDACK) already waiting on in, up to maxUpdateBatch, as one
-// run: BNDUPDs share a durable commit and their BNDACKs one write, BNDACKs
-// refill the window once. A different message that ends the run is
-// handled after it, in order.
+// receiveRun handles first and every further BNDUPD or BNDACK already
+// waiting on in, up to maxUpdateBatch, as one run (onRun): the BNDUPDs
+// share a durable commit and their BNDACKs one write, the BNDACKs refill
+// the window once. Both directions' streams interleave on the one
+// connection, so a run takes both kinds. A different message that ends
+// the run is handled after it, in order.
 func (p *Peer) receiveRun(first inbound, in <-chan inbound) {
-	typ := first.m.Type
 	run := []*wire.Message{first.m}
 	var next *inbound
 	closed := false
@@ -732,7 +732,7 @@ gather:
 				closed = true
 				break gather
 			}
-			if !runnable(msg) || msg.m.Type != typ {
+			if !runnable(msg) {
 				next = &msg
 				break gather
 			}
@@ -746,11 +746,7 @@ gather:
 	for _, m := range run {
 		p.noteSkew(m, now)
 	}
-	if typ == wire.MsgBndUpd {
-		p.onBndUpds(run)
-	} else {
-		p.onBndAcks(run, now)
-	}
+	p.onRun(run, now)
 	p.afterEvent(now, fsm.Actions{})
 	switch {
 	case next != nil && p.cur != nil:

@@ -343,44 +343,53 @@ func (p *Peer) parseUpdate(m *wire.Message) update {
 	return u
 }
 
-// onBndUpds applies a run of BNDUPDs that arrived together, with one
-// durable commit when the server can take them as a batch, and answers
-// each in order.
-func (p *Peer) onBndUpds(ms []*wire.Message) {
-	ba, ok := p.deps.(BatchApplier)
-	if !ok || len(ms) == 1 {
-		for _, m := range ms {
-			p.onBndUpd(m, p.now())
-		}
-		return
-	}
-	us := make([]update, len(ms))
-	var ls []lease.Lease
-	for i, m := range ms {
-		us[i] = p.parseUpdate(m)
-		if us[i].err == nil {
-			ls = append(ls, us[i].l)
-		}
-	}
-	errs := ba.ApplyBindings(ls)
-	j := 0
-	for i := range us {
-		if us[i].err != nil {
+// onRun handles a run of BNDUPDs and BNDACKs that arrived together, in
+// their order: each BNDUPD is staged (put in force in memory) and each
+// BNDACK settled where it stands, then the staged bindings are committed
+// together, their BNDACKs go out in one write, and the window is refilled
+// once. Without a BatchApplier each BNDUPD is applied and answered alone.
+func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
+	ba, batching := p.deps.(BatchApplier)
+	var (
+		us     []update
+		recs   []lease.Lease
+		staged []int // index in us of each rec
+	)
+	for _, m := range ms {
+		if m.Type == wire.MsgBndAck {
+			p.settle(m, now)
 			continue
 		}
-		us[i].applied = true
-		if j < len(errs) {
-			us[i].err = errs[j]
-		} else {
-			us[i].err = errors.New("the server returned no outcome for this binding")
+		if !batching {
+			p.onBndUpd(m, now)
+			continue
 		}
-		j++
+		u := p.parseUpdate(m)
+		if u.err == nil {
+			u.applied = true
+			var rec lease.Lease
+			if rec, u.err = ba.StageBinding(u.l); u.err == nil {
+				recs = append(recs, rec)
+				staged = append(staged, len(us))
+			}
+		}
+		us = append(us, u)
 	}
-	acks := make([]*wire.Message, len(us))
-	for i, u := range us {
-		acks[i] = p.ackFor(u)
+	if len(recs) > 0 {
+		if err := ba.CommitBindings(recs); err != nil {
+			for _, i := range staged {
+				us[i].err = err
+			}
+		}
 	}
-	p.sendAll(acks)
+	if len(us) > 0 {
+		acks := make([]*wire.Message, len(us))
+		for i, u := range us {
+			acks[i] = p.ackFor(u)
+		}
+		p.sendAll(acks)
+	}
+	p.pump(now)
 }
 
 // answerUpdate sends a BNDUPD's BNDACK.
@@ -420,15 +429,6 @@ func (p *Peer) ackFor(u update) *wire.Message {
 
 func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
 	p.settle(m, now)
-	p.pump(now)
-}
-
-// onBndAcks settles a run of BNDACKs that arrived together, then refills
-// the window once.
-func (p *Peer) onBndAcks(ms []*wire.Message, now time.Time) {
-	for _, m := range ms {
-		p.settle(m, now)
-	}
 	p.pump(now)
 }
 

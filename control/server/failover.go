@@ -131,47 +131,41 @@ func (s *Server) GetMeta(key string) ([]byte, bool, error) { return s.store.GetM
 // engine decided): the allocator judges it, the binding in force is made
 // durable, and a refusal goes back with its draft reject reason.
 func (s *Server) ApplyBinding(l lease.Lease) error {
-	return s.ApplyBindings([]lease.Lease{l})[0]
+	rec, err := s.StageBinding(l)
+	if err != nil {
+		return err
+	}
+	return s.CommitBindings([]lease.Lease{rec})
 }
 
-// ApplyBindings takes a run of the partner's bindings with one durable
-// commit (failover.BatchApplier): each is judged by its scope's allocator
-// in order, and those in force are committed together before any is
-// acknowledged. It returns one error per binding.
-func (s *Server) ApplyBindings(ls []lease.Lease) []error {
-	now := time.Now()
-	errs := make([]error, len(ls))
-	inForce := make([]lease.Lease, 0, len(ls))
-	committed := make([]int, 0, len(ls)) // index in ls of each inForce record
+// StageBinding judges a partner's binding in its scope's allocator and
+// puts the outcome in force in memory; the returned record must be made
+// durable (CommitBindings) before the partner is told (failover's
+// BatchApplier).
+func (s *Server) StageBinding(l lease.Lease) (lease.Lease, error) {
 	s.mu.RLock()
-	for i, l := range ls {
-		sc := s.h.ScopeOf(l.IP)
-		if sc == nil || !sc.Failover {
-			errs[i] = &failover.RejectError{Reason: uint8(alloc.RejectIllegalAddress), Err: fmt.Errorf("%s is in no failover scope here", l.IP)}
-			continue
-		}
-		rec, err := sc.Alloc.Apply(l, now)
-		var rej *alloc.RejectError
-		switch {
-		case errors.As(err, &rej):
-			errs[i] = &failover.RejectError{Reason: uint8(rej.Reason), Err: rej}
-		case err != nil:
-			errs[i] = fmt.Errorf("apply partner binding %s: %w", l.IP, err)
-		default:
-			inForce = append(inForce, rec)
-			committed = append(committed, i)
-		}
+	defer s.mu.RUnlock()
+	sc := s.h.ScopeOf(l.IP)
+	if sc == nil || !sc.Failover {
+		return lease.Lease{}, &failover.RejectError{Reason: uint8(alloc.RejectIllegalAddress), Err: fmt.Errorf("%s is in no failover scope here", l.IP)}
 	}
-	s.mu.RUnlock()
-	if len(inForce) == 0 {
-		return errs
+	rec, err := sc.Alloc.Apply(l, time.Now())
+	var rej *alloc.RejectError
+	switch {
+	case errors.As(err, &rej):
+		return lease.Lease{}, &failover.RejectError{Reason: uint8(rej.Reason), Err: rej}
+	case err != nil:
+		return lease.Lease{}, fmt.Errorf("apply partner binding %s: %w", l.IP, err)
 	}
-	if err := s.store.Commit(context.Background(), inForce...); err != nil {
-		for _, i := range committed {
-			errs[i] = fmt.Errorf("store partner binding %s: %w", ls[i].IP, err)
-		}
+	return rec, nil
+}
+
+// CommitBindings makes staged partner bindings durable in one commit.
+func (s *Server) CommitBindings(recs []lease.Lease) error {
+	if err := s.store.Commit(context.Background(), recs...); err != nil {
+		return fmt.Errorf("store %d partner bindings: %w", len(recs), err)
 	}
-	return errs
+	return nil
 }
 
 // ForEachBinding walks every stored binding of the failover scopes.
