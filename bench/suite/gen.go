@@ -17,7 +17,11 @@ import (
 // Generator drives the suite with xdhcp-bench run, started as its own
 // process in the generator namespace so its CPU time is measured apart.
 type Generator struct {
-	Binary     string         // the xdhcp-bench executable
+	Binary string // the xdhcp-bench executable
+	// IO is the generator's packet I/O (xdhcp-bench run --io): recvmmsg,
+	// ring or afxdp; "" is xdhcp-bench's default. With afxdp the
+	// generator's own XDP program holds the generator interface.
+	IO         string
 	Clients    map[string]int // per scenario; defaults below
 	Timeout    time.Duration  // per attempt; default 1s
 	LegitRate  float64        // flood: legitimate DORA rate; default 200
@@ -66,6 +70,9 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 	args := []string{"run", "--iface", topo.GenIface, "--scenario", scen, "--clients", strconv.Itoa(clients),
 		"--rate", strconv.Itoa(rate), "--duration", d.String(), "--timeout", timeout.String(),
 		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off", "--phase-marks"}
+	if g.IO != "" {
+		args = append(args, "--io", g.IO)
+	}
 	if !g.Direct && (scenario == "renew" || scenario == "mix") {
 		targets := topo.SrvAddr.String()
 		if topo.PeerAddr.IsValid() {

@@ -173,13 +173,21 @@ func runServer(ctx context.Context, cfg Config, srv servers.Server) ([]Row, erro
 	return rows, nil
 }
 
+// holdsGenXDP reports whether the driver attaches an XDP program of its
+// own to the generator interface (xdhcp-bench with AF_XDP), which then
+// also does what GenXDPPass's pass-all program is for.
+func holdsGenXDP(d Driver) bool {
+	g, ok := d.(Generator)
+	return ok && g.IO == "afxdp"
+}
+
 func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen string, log *zap.Logger) ([]Row, error) {
 	topo, err := netns.New(ctx, &netns.Config{Prefix: "xbs", Pair: srv.Pair})
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = topo.Close() }()
-	if srv.GenXDPPass {
+	if srv.GenXDPPass && !holdsGenXDP(cfg.Driver) {
 		var pass io.Closer
 		err := netns.Do(topo.GenNS, func() error {
 			ifi, err := net.InterfaceByName(topo.GenIface)

@@ -23,7 +23,7 @@ var (
 	genRatesQuick     = []int{500, 2500, 10000, 40000, 80000}
 	perfdhcpRates     = []int{500, 1000, 2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
 	perfdhcpQuick     = []int{1000, 5000, 10000, 20000, 30000}
-	yardstickRates    = []int{25000, 50000, 100000, 150000, 200000, 250000, 300000}
+	yardstickRates    = []int{50000, 100000, 200000, 300000, 400000, 500000}
 	yardstickQuick    = []int{50000, 100000, 200000}
 	yardstickPerfdhcp = []int{5000, 10000, 15000, 20000, 25000, 30000, 40000}
 	// The pairs' full sweeps, shorter so the full plan stays under 20
@@ -86,6 +86,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	maxDrop := fs.Float64("max-drop", 0.01, "drop ratio that ends a sweep and bounds the reported max rate")
 	out := fs.String("out", "", "results directory; default bench/results/<UTC date-time>")
 	xdhcpd := fs.String("xdhcpd", "", "xdhcpd binary to use instead of the one on PATH")
+	genIO := fs.String("gen-io", "afxdp", "the xdhcp-bench generator's packet I/O: afxdp (fastest here, docs/BENCHMARKS.md), recvmmsg or ring")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,7 +142,12 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if *quick && *servers == "" {
 		genServers = []string{"xdhcpd", "kea"}
 	}
-	gen := suite.Generator{Binary: self, ScenarioOf: strings.Split(*scenarios, ",")}
+	switch *genIO {
+	case "afxdp", "recvmmsg", "ring":
+	default:
+		return fmt.Errorf("--gen-io %q: choose afxdp, recvmmsg or ring", *genIO)
+	}
+	gen := suite.Generator{Binary: self, IO: *genIO, ScenarioOf: strings.Split(*scenarios, ",")}
 	var plans []plan
 	plans = append(plans, plansBySweep(gen, genServers, genSweep)...)
 	if ps := list(*perfServers, "xdhcpd,kea"); len(ps) > 0 {
@@ -149,7 +155,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	}
 	if *yardstick {
 		plans = append(plans,
-			plan{suite.Generator{Binary: self, ScenarioOf: []string{"dora"}}, []string{"echo-xdp"}, pick(yardstickRates, yardstickQuick)},
+			plan{suite.Generator{Binary: self, IO: *genIO, ScenarioOf: []string{"dora"}}, []string{"echo-xdp"}, pick(yardstickRates, yardstickQuick)},
 			plan{suite.PerfDHCP{}, []string{"echo-xdp"}, pick(yardstickPerfdhcp, perfdhcpQuick)})
 	}
 	if len(plans) == 0 {
