@@ -1,0 +1,53 @@
+#!/bin/bash
+# server-ab.sh: compare two xdhcpd binaries' CPU at the same DORA rate,
+# alternating runs so both see the same machine load. Each run builds a
+# fresh generator/server namespace pair (veth, 10.99.0.0/16), starts one
+# xdhcpd with the suite's single-server configuration and a fresh lease
+# store, drives DORA with xdhcp-bench, and reports xdhcpd's utime+stime
+# from /proc over the measured run. Needs root.
+#
+#   bench/scripts/server-ab.sh OLD_XDHCPD NEW_XDHCPD [RATE] [RUNS] [XDHCP_BENCH]
+set -euo pipefail
+OLD=$1 NEW=$2 RATE=${3:-20000} RUNS=${4:-3} BENCH=${5:-./bin/xdhcp-bench}
+DUR=6s
+tick=$(getconf CLK_TCK)
+one() { # one BINARY: prints "completed drops p50 p99 cpu_s"
+	local bin=$1 g=xab$$-gen s=xab$$-srv d sp
+	d=$(mktemp -d)
+	trap 'kill $sp 2>/dev/null; ip netns del $g 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $d' RETURN
+	ip netns add $g; ip netns add $s
+	ip link add gen0 netns $g type veth peer name srv0 netns $s
+	ip -n $g addr add 10.99.0.2/16 dev gen0; ip -n $s addr add 10.99.0.1/16 dev srv0
+	for ns in $g $s; do ip -n $ns link set lo up; done
+	ip -n $g link set gen0 up; ip -n $s link set srv0 up
+	cat >$d/x.yaml <<Y
+server:
+  interfaces: [srv0]
+  address: 10.99.0.1
+  data-dir: $d/data
+  control-socket: $d/x.sock
+  metrics-listen: ""
+  log-level: warn
+scopes:
+  - subnet: 10.99.0.0/16
+    pools: ["10.99.1.0-10.99.254.255"]
+    lease-time: 1h
+Y
+	sleep 1
+	ip netns exec $s "$bin" --config $d/x.yaml >$d/log 2>&1 &
+	sp=$!
+	sleep 1.5
+	local t0 t1 out
+	t0=$(awk '{print $14 + $15}' /proc/$sp/stat)
+	out=$(ip netns exec $g "$BENCH" run --iface gen0 --clients 60000 --rate "$RATE" --duration $DUR --scenario dora --progress off --json)
+	t1=$(awk '{print $14 + $15}' /proc/$sp/stat)
+	echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; k=r["kinds"][0]; print("%.0f %.4f %d %d" % (k["completed_per_s"], k["drop_ratio"], k["p50_us"], k["p99_us"]), end=" ")'
+	echo "scale=2; ($t1 - $t0) / $tick" | bc
+}
+echo "binary,run,rate,completed_per_s,drop_ratio,p50_us,p99_us,server_cpu_s"
+for run in $(seq "$RUNS"); do
+	for b in "$OLD" "$NEW"; do
+		read -r c dr p50 p99 cpu < <(one "$b")
+		echo "$b,$run,$RATE,$c,$dr,$p50,$p99,$cpu"
+	done
+done
