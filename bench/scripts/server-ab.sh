@@ -14,7 +14,9 @@ tick=$(getconf CLK_TCK)
 one() { # one BINARY: prints "completed drops p50 p99 cpu_s"
 	local bin=$1 g=xab$$-gen s=xab$$-srv d sp
 	d=$(mktemp -d)
-	trap 'kill $sp 2>/dev/null; ip netns del $g 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $d' RETURN
+	# Stop xdhcpd and wait for it (it closes its lease store) before its
+	# namespace and data directory go.
+	trap 'kill $sp 2>/dev/null; wait $sp 2>/dev/null; ip netns del $g 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $d' RETURN
 	ip netns add $g; ip netns add $s
 	ip link add gen0 netns $g type veth peer name srv0 netns $s
 	ip -n $g addr add 10.99.0.2/16 dev gen0; ip -n $s addr add 10.99.0.1/16 dev srv0
@@ -47,7 +49,8 @@ Y
 echo "binary,run,rate,completed_per_s,drop_ratio,p50_us,p99_us,server_cpu_s"
 for run in $(seq "$RUNS"); do
 	for b in "$OLD" "$NEW"; do
-		read -r c dr p50 p99 cpu < <(one "$b")
+		res=$(one "$b") # waits for the run's teardown too
+		read -r c dr p50 p99 cpu <<<"$res"
 		echo "$b,$run,$RATE,$c,$dr,$p50,$p99,$cpu"
 	done
 done
