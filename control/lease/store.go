@@ -26,6 +26,7 @@ const (
 	DefaultMaxBatch        = 512
 	DefaultGCInterval      = 10 * time.Minute
 	DefaultMinFreeBytes    = 128 << 20
+	DefaultCloseTimeout    = 30 * time.Second
 	defaultValueLogFileSz  = 64 << 20
 	defaultMemTableSize    = 16 << 20
 	maxMetaKeyLen          = 256
@@ -41,6 +42,9 @@ var (
 	// ErrLowDiskSpace is wrapped by commit errors refused because the
 	// store's file system has less free space than Options.MinFreeBytes.
 	ErrLowDiskSpace = errors.New("free disk space below the lease store's reserve")
+	// ErrCloseTimeout is wrapped by Close's error when badger did not
+	// finish closing within Options.CloseTimeout.
+	ErrCloseTimeout = errors.New("badger did not finish closing in time")
 )
 
 // Options configures Open. The zero value of each optional field means its
@@ -62,6 +66,11 @@ type Options struct {
 	// durable commit with the number of records written and how long the
 	// write and sync took. It must be cheap (it runs on the commit path).
 	OnCommit func(leases int, took time.Duration)
+
+	// CloseTimeout bounds how long Close waits for badger to close (its
+	// final memtable flush retries for ever when the directory cannot
+	// be written); default DefaultCloseTimeout, negative waits for ever.
+	CloseTimeout time.Duration
 
 	// GCInterval is how often badger's value-log GC runs; default
 	// DefaultGCInterval, negative disables it.
@@ -101,6 +110,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.CommitDelay < 0 {
 		return nil, fmt.Errorf("open lease store: Options.CommitDelay is %v; set it to 0 (commit at once) or a positive duration", opts.CommitDelay)
+	}
+	if opts.CloseTimeout == 0 {
+		opts.CloseTimeout = DefaultCloseTimeout
 	}
 	if opts.GCInterval == 0 {
 		opts.GCInterval = DefaultGCInterval
@@ -159,6 +171,12 @@ func Open(opts Options) (*Store, error) {
 // an error wrapping ErrLowDiskSpace and leaves the files as a crash would.
 // Every committed lease is in the synced write-ahead log and is replayed
 // by the next Open (in a new process: the directory lock stays held).
+//
+// Should badger not finish closing within Options.CloseTimeout (its last
+// memtable flush retries for ever when the directory cannot be written,
+// say it was removed or the disk fails), Close returns an error wrapping
+// ErrCloseTimeout and leaves badger to it, so that a stopping server
+// still exits; the committed leases are in the synced log, as above.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.c.close()
@@ -169,8 +187,22 @@ func (s *Store) Close() error {
 			s.log.Error("lease store not closed cleanly", zap.Error(s.closeErr))
 			return
 		}
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("close lease store %s: %w", s.opts.Dir, err)
+		closed := make(chan error, 1)
+		go func() { closed <- s.db.Close() }()
+		var timeout <-chan time.Time
+		if s.opts.CloseTimeout > 0 {
+			t := time.NewTimer(s.opts.CloseTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case err := <-closed:
+			if err != nil {
+				s.closeErr = fmt.Errorf("close lease store %s: %w", s.opts.Dir, err)
+			}
+		case <-timeout:
+			s.closeErr = fmt.Errorf("close lease store %s: %w after %v (see badger's errors above); committed leases replay from its log on the next start", s.opts.Dir, ErrCloseTimeout, s.opts.CloseTimeout)
+			s.log.Error("lease store not closed cleanly", zap.Error(s.closeErr))
 		}
 	})
 	return s.closeErr

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -527,5 +529,35 @@ func TestHugeCommitSplitsTransaction(t *testing.T) {
 	}
 	if n != len(leases) {
 		t.Fatalf("stored %d leases, want %d", n, len(leases))
+	}
+}
+
+// TestCloseReturnsWhenBadgerCannotFlush removes the store's directory
+// under it: badger's final memtable flush then fails and retries for
+// ever, and Close must give up after CloseTimeout instead of hanging the
+// stopping server.
+func TestCloseReturnsWhenBadgerCannotFlush(t *testing.T) {
+	dir := t.TempDir()
+	// A no-op logger: badger keeps logging its retries after the test.
+	s, err := Open(Options{Dir: dir, Log: zap.NewNop(), CloseTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(context.Background(), sampleLease(addr("10.0.0.1"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrCloseTimeout) {
+			t.Fatalf("Close = %v, want an error wrapping ErrCloseTimeout", err)
+		}
+		t.Log(err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close still waiting 20 s after a 300 ms CloseTimeout")
 	}
 }
