@@ -16,6 +16,8 @@
 //   - PutMeta/GetMeta: lease.Store's, for the durable state and split.
 //   - ApplyBinding(l): commit a partner's binding (or a pool transfer) to
 //     the lease store and the allocator. Do not call Peer.Updated for it.
+//     Optionally (BatchApplier) StageBinding/CommitBindings, so that the
+//     updates that arrive together share one durable commit.
 //   - ForEachBinding(fn): iterate the lease store (UPDREQALL, restart).
 //   - SetOwnedBuckets(owned, loadBalancing): program the dataplane bucket
 //     map and the Go filter. loadBalancing is true only in NORMAL of
