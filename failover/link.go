@@ -67,14 +67,23 @@ func (l *link) nextXID() uint32 { l.xid++; return l.xid }
 // send seals and writes one message with a write deadline: a partner that
 // stops reading is found out within the deadline.
 func (l *link) send(m *wire.Message, now time.Time, deadline time.Duration) error {
-	m.Time = unixTime(now)
-	b, err := l.sess.Seal(m)
-	if err != nil {
-		return err
+	return l.sendAll([]*wire.Message{m}, now, deadline)
+}
+
+// sendAll seals each of ms and writes them together, as send does.
+func (l *link) sendAll(ms []*wire.Message, now time.Time, deadline time.Duration) error {
+	var out []byte
+	for _, m := range ms {
+		m.Time = unixTime(now)
+		b, err := l.sess.Seal(m)
+		if err != nil {
+			return err
+		}
+		out = append(out, b...)
 	}
 	_ = l.conn.SetWriteDeadline(now.Add(deadline))
-	if _, err := l.conn.Write(b); err != nil {
-		return fmt.Errorf("send %s to %s: %w", m.Type, l.remote, err)
+	if _, err := l.conn.Write(out); err != nil {
+		return fmt.Errorf("send %s (%d messages) to %s: %w", ms[0].Type, len(ms), l.remote, err)
 	}
 	return nil
 }

@@ -333,43 +333,21 @@ func (p *Peer) dropLink(why string) {
 }
 
 // send writes m on the current link; a failure drops the link.
-// sendAll sends ms in one write (each sealed on its own, as send does).
+func (p *Peer) send(m *wire.Message) bool { return p.sendAll([]*wire.Message{m}) }
+
+// sendAll writes ms on the current link in one write; a failure drops the
+// link.
 func (p *Peer) sendAll(ms []*wire.Message) bool {
 	if p.cur == nil || len(ms) == 0 {
 		return false
 	}
 	now := p.now()
-	var out []byte
 	for _, m := range ms {
 		if m.XID == 0 {
 			m.XID = p.cur.nextXID()
 		}
-		m.Time = unixTime(now)
-		b, err := p.cur.sess.Seal(m)
-		if err != nil {
-			p.log.Error("failover: cannot encode message", zap.Stringer("type", m.Type), zap.Error(err))
-			continue
-		}
-		out = append(out, b...)
 	}
-	_ = p.cur.conn.SetWriteDeadline(now.Add(p.cfg.ReceiveTimer))
-	if _, err := p.cur.conn.Write(out); err != nil {
-		p.dropLink(fmt.Sprintf("send %d messages to %s: %v", len(ms), p.cur.remote, err))
-		return false
-	}
-	p.lastSend = now
-	return true
-}
-
-func (p *Peer) send(m *wire.Message) bool {
-	if p.cur == nil {
-		return false
-	}
-	now := p.now()
-	if m.XID == 0 {
-		m.XID = p.cur.nextXID()
-	}
-	if err := p.cur.send(m, now, p.cfg.ReceiveTimer); err != nil {
+	if err := p.cur.sendAll(ms, now, p.cfg.ReceiveTimer); err != nil {
 		p.dropLink(err.Error())
 		return false
 	}
@@ -669,10 +647,8 @@ func (p *Peer) receive(in inbound) {
 		if n, ok := m.Uint32(wire.OptAddressesTransferred); ok && m.Type == wire.MsgPoolResp {
 			p.log.Info("failover: partner answered POOLREQ", zap.Uint32("addresses", n))
 		}
-	case wire.MsgBndUpd:
-		p.onBndUpd(m, now)
-	case wire.MsgBndAck:
-		p.onBndAck(m, now)
+	case wire.MsgBndUpd, wire.MsgBndAck: // normally in runs (receiveRun)
+		p.onRun([]*wire.Message{m}, now)
 	case wire.MsgUpdReq:
 		p.onUpdReq(m, false)
 	case wire.MsgUpdReqAll:

@@ -310,17 +310,19 @@ func (p *Peer) requeueUnacked() {
 	}
 }
 
-func (p *Peer) onBndUpd(m *wire.Message, now time.Time) {
+// onBndUpd applies and answers one BNDUPD on its own (Deps without
+// BatchApplier).
+func (p *Peer) onBndUpd(m *wire.Message) {
 	u := p.parseUpdate(m)
 	if u.err == nil {
 		u.applied = true
 		u.err = p.deps.ApplyBinding(u.l)
 	}
-	p.answerUpdate(u)
+	p.send(p.ackFor(u))
 }
 
-// maxUpdateBatch bounds how many BNDUPDs that arrived together are applied
-// with one durable commit.
+// maxUpdateBatch bounds a run: the BNDUPDs and BNDACKs that arrived
+// together and are handled with one durable commit and one write.
 const maxUpdateBatch = 256
 
 // update is one partner BNDUPD on its way to its BNDACK.
@@ -361,7 +363,7 @@ func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
 			continue
 		}
 		if !batching {
-			p.onBndUpd(m, now)
+			p.onBndUpd(m)
 			continue
 		}
 		u := p.parseUpdate(m)
@@ -391,9 +393,6 @@ func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
 	}
 	p.pump(now)
 }
-
-// answerUpdate sends a BNDUPD's BNDACK.
-func (p *Peer) answerUpdate(u update) { p.send(p.ackFor(u)) }
 
 // ackFor builds a BNDUPD's BNDACK: an acknowledgement, or a refusal with
 // its reject reason.
@@ -425,11 +424,6 @@ func (p *Peer) ackFor(u update) *wire.Message {
 	}
 	ack.AddAddr(wire.OptAssignedIPAddress, b.IP)
 	return ack
-}
-
-func (p *Peer) onBndAck(m *wire.Message, now time.Time) {
-	p.settle(m, now)
-	p.pump(now)
 }
 
 // settle ends the update a BNDACK answers: acknowledged, or refused.
