@@ -44,6 +44,7 @@ type committer struct {
 	closed        bool
 
 	// Owned by the committer goroutine.
+	timer    *time.Timer // the CommitDelay wait, reused
 	batch    []*request
 	failing  bool
 	failures int
@@ -112,11 +113,10 @@ func (c *committer) close() {
 
 func (c *committer) run() {
 	defer close(c.done)
-	var timer *time.Timer
 	for range c.wake {
 		for {
 			if c.s.opts.CommitDelay > 0 {
-				timer = c.gather(timer)
+				c.gather()
 			}
 			n, closed := c.take()
 			if n == 0 {
@@ -132,9 +132,8 @@ func (c *committer) run() {
 
 // gather waits until the oldest pending request has waited CommitDelay,
 // MaxBatch writes are pending, or the store is closing, so that one
-// synced commit carries what arrived meanwhile. It returns the timer for
-// reuse.
-func (c *committer) gather(timer *time.Timer) *time.Timer {
+// synced commit carries what arrived meanwhile.
+func (c *committer) gather() {
 	select { // a stale "full" from a batch already taken must not cut this wait short
 	case <-c.full:
 	default:
@@ -144,19 +143,18 @@ func (c *committer) gather(timer *time.Timer) *time.Timer {
 	skip := c.closed || len(c.pending) == 0 || c.pendingWrites >= c.s.opts.MaxBatch || wait <= 0
 	c.mu.Unlock()
 	if skip {
-		return timer
+		return
 	}
-	if timer == nil {
-		timer = time.NewTimer(wait)
+	if c.timer == nil {
+		c.timer = time.NewTimer(wait)
 	} else {
-		timer.Reset(wait)
+		c.timer.Reset(wait)
 	}
 	select {
-	case <-timer.C:
+	case <-c.timer.C:
 	case <-c.full:
-		timer.Stop()
+		c.timer.Stop()
 	}
-	return timer
 }
 
 // take moves up to MaxBatch writes' worth of requests (always at least

@@ -341,16 +341,47 @@ func TestGroupCommitBatches(t *testing.T) {
 // arrive while the oldest waits go into one commit, a full batch does not
 // wait out the delay, and Close does not wait for it either.
 func TestCommitDelayGathers(t *testing.T) {
+	leases := func(n int) []Lease {
+		ls := make([]Lease, n)
+		for i := range ls {
+			ls[i] = sampleLease(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}))
+		}
+		return ls
+	}
 	tests := []struct {
 		name        string
 		delay       time.Duration
 		maxBatch    int
-		requests    int
+		run         func(t *testing.T, s *Store)
 		wantBatches []int
 	}{
-		{"requests within the delay share a commit", time.Hour, 512, 0, nil}, // filled in below
-		{"a full batch commits before the delay", time.Hour, 4, 4, []int{4}},
-		{"no delay: the first request commits alone", 0, 512, 0, nil},
+		{"requests within the delay share a commit", time.Hour, 512, func(t *testing.T, s *Store) {
+			// An hour's delay, yet Close must commit both at once.
+			done := make(chan error, 2)
+			for _, l := range leases(2) {
+				s.CommitAsync(l, func(err error) { done <- err })
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, []int{2}},
+		{"a full batch commits before the delay", time.Hour, 4, func(t *testing.T, s *Store) {
+			// One request of MaxBatch leases: full, so an hour's delay
+			// must not hold it.
+			if err := s.Commit(context.Background(), leases(4)...); err != nil {
+				t.Fatal(err)
+			}
+		}, []int{4}},
+		{"no delay: the first request commits alone", 0, 512, func(t *testing.T, s *Store) {
+			if err := s.Commit(context.Background(), leases(1)...); err != nil {
+				t.Fatal(err)
+			}
+		}, []int{1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,37 +389,7 @@ func TestCommitDelayGathers(t *testing.T) {
 			var batches []int
 			s := mustOpen(t, Options{InMemory: true, MaxBatch: tt.maxBatch, CommitDelay: tt.delay, Log: zaptest.NewLogger(t),
 				OnCommit: func(n int, _ time.Duration) { mu.Lock(); batches = append(batches, n); mu.Unlock() }})
-			switch tt.name {
-			case "requests within the delay share a commit":
-				// An hour's delay, yet Close must commit both at once.
-				done := make(chan error, 2)
-				s.CommitAsync(sampleLease(addr("10.0.0.1")), func(err error) { done <- err })
-				s.CommitAsync(sampleLease(addr("10.0.0.2")), func(err error) { done <- err })
-				if err := s.Close(); err != nil {
-					t.Fatal(err)
-				}
-				for range 2 {
-					if err := <-done; err != nil {
-						t.Fatal(err)
-					}
-				}
-				tt.wantBatches = []int{2}
-			case "no delay: the first request commits alone":
-				if err := s.Commit(context.Background(), sampleLease(addr("10.0.0.1"))); err != nil {
-					t.Fatal(err)
-				}
-				tt.wantBatches = []int{1}
-			default:
-				// One request of MaxBatch leases: full, so an hour's delay
-				// must not hold it.
-				leases := make([]Lease, tt.requests)
-				for i := range leases {
-					leases[i] = sampleLease(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}))
-				}
-				if err := s.Commit(context.Background(), leases...); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tt.run(t, s)
 			mu.Lock()
 			got := append([]int(nil), batches...)
 			mu.Unlock()
