@@ -150,16 +150,23 @@ func Settled(st api.FailoverStatus) bool {
 	return st.State == "NORMAL" && st.PartnerState == "NORMAL" && st.Connected && st.UnackedUpdates == 0 && st.PendingUpdates == 0
 }
 
+// dialIn opens a TCP connection to addr from inside ns.
+func dialIn(ns *netns.NS, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := ns.Do(func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		return err
+	})
+	return conn, err
+}
+
 // Metrics fetches the Prometheus text that xdhcpd serves on addr inside
 // ns and returns every sample by its full name with labels, e.g.
 // `xdhcp_packets_sent_total{type="ACK"}`.
 func Metrics(ns *netns.NS, addr string) (map[string]float64, error) {
-	var conn net.Conn
-	if err := ns.Do(func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
-		return err
-	}); err != nil {
+	conn, err := dialIn(ns, addr)
+	if err != nil {
 		return nil, fmt.Errorf("metrics at %s in %s: %w", addr, ns.Name, err)
 	}
 	defer conn.Close()

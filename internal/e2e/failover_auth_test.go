@@ -113,12 +113,8 @@ func TestFailoverRejectsBadPartners(t *testing.T) {
 // talkTo connects to addr from ns, sends msg and waits up to limit for
 // the other side to close the connection; it returns how long that took.
 func talkTo(ns *netns.NS, addr string, msg []byte, limit time.Duration) (time.Duration, error) {
-	var conn net.Conn
-	if err := ns.Do(func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
-		return err
-	}); err != nil {
+	conn, err := dialIn(ns, addr)
+	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
@@ -127,7 +123,7 @@ func talkTo(ns *netns.NS, addr string, msg []byte, limit time.Duration) (time.Du
 		return 0, err
 	}
 	_ = conn.SetReadDeadline(start.Add(limit))
-	_, err := io.Copy(io.Discard, conn)
+	_, err = io.Copy(io.Discard, conn)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return 0, errors.New("the failover listener kept the connection open")
