@@ -1,6 +1,6 @@
 //go:build linux
 
-package afxdp
+package xsk
 
 import (
 	"fmt"
