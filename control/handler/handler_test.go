@@ -55,14 +55,7 @@ func newTestHandler(t *testing.T) *Handler {
 			Protocol:  config.ProtocolBoth,
 		},
 	}
-	var hs []*Scope
-	for _, sc := range scopes {
-		a, err := alloc.NewScope(sc, 10*time.Second, time.Hour)
-		if err != nil {
-			t.Fatalf("NewScope(%s): %v", sc.Subnet, err)
-		}
-		hs = append(hs, &Scope{Config: sc, Alloc: a})
-	}
+	hs := newScopes(t, scopes)
 	links := []Link{
 		{Index: testLink, Name: "srv0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 		{Index: testLink + 1, Name: "srv1", Addrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.1/24")}},
@@ -72,6 +65,21 @@ func newTestHandler(t *testing.T) *Handler {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// newScopes builds each configured scope with its allocator (a 10s offer
+// hold, a 1h decline hold).
+func newScopes(tb testing.TB, cfgs []config.Scope) []*Scope {
+	tb.Helper()
+	var scopes []*Scope
+	for _, sc := range cfgs {
+		a, err := alloc.NewScope(sc, 10*time.Second, time.Hour)
+		if err != nil {
+			tb.Fatalf("NewScope(%s): %v", sc.Subnet, err)
+		}
+		scopes = append(scopes, &Scope{Config: sc, Alloc: a})
+	}
+	return scopes
 }
 
 // msg builds a client message; mods adjust it.

@@ -1,83 +1,11 @@
 package server
 
 import (
-	"encoding/binary"
-
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/control/handler"
 )
 
-// minReplyLen is the smallest BOOTP message relays and old clients accept
-// (RFC 951: 300 bytes); shorter replies are padded.
-const minReplyLen = 300
-
-// encodeReply appends the wire form of a reply to buf[:0]. It produces the
-// same bytes as dhcpv4.(*DHCPv4).ToBytes for the replies the handler
-// builds (options in code order, relay agent information last, long values
-// split into several options as RFC 3396 says), without its per-message
-// sorting and buffer growth.
-func encodeReply(buf []byte, m *dhcpv4.DHCPv4) []byte {
-	b := buf[:0]
-	b = append(b, byte(m.OpCode), byte(m.HWType), byte(len(m.ClientHWAddr)), m.HopCount)
-	b = append(b, m.TransactionID[:]...)
-	b = binary.BigEndian.AppendUint16(b, m.NumSeconds)
-	b = binary.BigEndian.AppendUint16(b, m.Flags)
-	for _, ip := range [][]byte{m.ClientIPAddr, m.YourIPAddr, m.ServerIPAddr, m.GatewayIPAddr} {
-		var a [4]byte
-		if ip4 := dhcpIP(ip); ip4 != nil {
-			copy(a[:], ip4)
-		}
-		b = append(b, a[:]...)
-	}
-	var chaddr [16]byte
-	copy(chaddr[:], m.ClientHWAddr)
-	b = append(b, chaddr[:]...)
-	var sname [64]byte
-	copy(sname[:63], m.ServerHostName)
-	b = append(b, sname[:]...)
-	var file [128]byte
-	copy(file[:127], m.BootFileName)
-	b = append(b, file[:]...)
-	b = append(b, 99, 130, 83, 99)
-
-	const agentInfo = 82
-	var present [256]bool
-	for code := range m.Options {
-		present[code] = true
-	}
-	for code := 1; code < 255; code++ {
-		if present[code] && code != agentInfo {
-			b = appendOption(b, uint8(code), m.Options[uint8(code)])
-		}
-	}
-	if v, ok := m.Options[agentInfo]; ok {
-		b = appendOption(b, agentInfo, v)
-	}
-	b = append(b, 255)
-	for len(b) < minReplyLen {
-		b = append(b, 0)
-	}
-	return b
-}
-
-func appendOption(b []byte, code uint8, v []byte) []byte {
-	if len(v) == 0 {
-		return append(b, code, 0)
-	}
-	for len(v) > 0 {
-		n := min(len(v), 255)
-		b = append(b, code, byte(n))
-		b = append(b, v[:n]...)
-		v = v[n:]
-	}
-	return b
-}
-
-func dhcpIP(ip []byte) []byte {
-	switch len(ip) {
-	case 4:
-		return ip
-	case 16:
-		return ip[12:]
-	}
-	return nil
-}
+// encodeReply appends the wire form of a reply to buf[:0]: the handler's
+// encoder, which knows how its replies are built.
+func encodeReply(buf []byte, m *dhcpv4.DHCPv4) []byte { return handler.AppendReply(buf, m) }

@@ -1,4 +1,4 @@
-package server
+package handler
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 )
 
-func TestEncodeReplyMatchesLibrary(t *testing.T) {
+func TestAppendReplyMatchesLibrary(t *testing.T) {
 	base := func() *dhcpv4.DHCPv4 {
 		return &dhcpv4.DHCPv4{
 			OpCode: dhcpv4.OpcodeBootReply, HWType: iana.HWTypeEthernet, HopCount: 1,
@@ -41,15 +41,15 @@ func TestEncodeReplyMatchesLibrary(t *testing.T) {
 			m := base()
 			tt.modify(m)
 			want := m.ToBytes()
-			got := encodeReply(nil, m)
+			got := AppendReply(nil, m)
 			if !bytes.Equal(got, want) {
-				t.Fatalf("encodeReply differs from ToBytes\n got %x\nwant %x", got, want)
+				t.Fatalf("AppendReply differs from ToBytes\n got %x\nwant %x", got, want)
 			}
 		})
 	}
 }
 
-func BenchmarkEncodeReply(b *testing.B) {
+func BenchmarkAppendReply(b *testing.B) {
 	m := &dhcpv4.DHCPv4{
 		OpCode: dhcpv4.OpcodeBootReply, HWType: iana.HWTypeEthernet, ClientIPAddr: net.IPv4zero,
 		YourIPAddr: net.IPv4(192, 0, 2, 100), ServerIPAddr: net.IPv4zero, GatewayIPAddr: net.IPv4zero,
@@ -62,10 +62,10 @@ func BenchmarkEncodeReply(b *testing.B) {
 		}
 	})
 	buf := make([]byte, 0, 1500)
-	b.Run("encodeReply", func(b *testing.B) {
+	b.Run("AppendReply", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			buf = encodeReply(buf, m)
+			buf = AppendReply(buf, m)
 		}
 	})
 }
