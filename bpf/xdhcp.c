@@ -9,7 +9,10 @@
 // Ethernet source and VLAN tags, or, when configured, the relay and its
 // option 82); DISCOVERs
 // share one global budget. Malformed DHCP is counted and dropped. Every
-// verdict is counted by (action, reason).
+// verdict is counted by (action, reason). A request that passes goes
+// straight to the control plane's AF_XDP socket on its queue when the
+// control plane registered one for the interface (and the frame is
+// untagged and addressed to the server), else to the kernel's stack.
 //
 // The Go filter in dataplane/filter.go is this program's twin: the two must
 // agree on every frame, and dataplane tests hold them to it. Change both.
@@ -186,6 +189,32 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } budget_map SEC(".maps");
+
+// AF_XDP sockets of the control plane, by slot: an interface's sockets
+// take the slots [first, first + queues), one per receive queue.
+#define XSK_SLOTS     64
+#define XSK_MAX_ADDRS 4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XSK_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+// An interface with AF_XDP sockets, keyed by ifindex.
+struct xdhcp_xsk_iface {
+	__u32 first;                 // its first slot in xsks_map
+	__u32 queues;                // how many slots it has
+	__be32 addrs[XSK_MAX_ADDRS];  // the addresses its requests may be sent to, besides broadcast; 0 unused
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, struct xdhcp_xsk_iface);
+} xsk_ifaces_map SEC(".maps");
 
 // Scratch space for the hash key, which may be up to 255 bytes.
 struct {
@@ -452,7 +481,34 @@ static __always_inline int budget_ok(struct xdhcp_config *cfg, __u64 now)
 struct l2_source {
 	__u8 mac[ETH_ALEN];
 	__u16 vlan[2];  // VLAN IDs, outer first
+	__u8 tagged;    // the frame had a VLAN tag (even one with VLAN ID 0)
+	__be32 daddr;   // the IPv4 destination
 };
+
+// deliver passes a request that survived every guard: to the control
+// plane's AF_XDP socket on this queue when there is one and the frame is
+// plainly for the server (untagged; sent to broadcast or to one of the
+// interface's addresses), else to the stack, where the server's UDP socket
+// has it. Either way it is counted as passed.
+static __always_inline int deliver(struct xdp_md *ctx, enum xdhcp_reason reason,
+                                   struct l2_source *l2)
+{
+	int action = verdict(ctx, XDHCP_ACTION_PASS, reason);
+	if (l2->tagged)
+		return action;
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct xdhcp_xsk_iface *xi = bpf_map_lookup_elem(&xsk_ifaces_map, &ifindex);
+	if (!xi || ctx->rx_queue_index >= xi->queues)
+		return action;
+	int ours = l2->daddr == 0xffffffff;
+#pragma unroll
+	for (int i = 0; i < XSK_MAX_ADDRS; i++)
+		ours |= xi->addrs[i] != 0 && xi->addrs[i] == l2->daddr;
+	if (!ours)
+		return action;
+	// An empty slot (a socket being replaced) falls back to the stack.
+	return bpf_redirect_map(&xsks_map, xi->first + ctx->rx_queue_index, XDP_PASS);
+}
 
 // classify decides on a BOOTP message whose UDP payload lies at packet
 // offsets [p, p+plen), with the fixed header [p, p+236) already in bounds at
@@ -552,7 +608,7 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 	// one budget. REQUESTs (answers to our OFFERs, renewals) never use it.
 	if (cfg->budget_enabled && balanced && o.msg_type != DHCPREQUEST && !budget_ok(cfg, now))
 		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_DISCOVER_BUDGET);
-	return verdict(ctx, XDHCP_ACTION_PASS, reason);
+	return deliver(ctx, reason, l2);
 }
 
 SEC("xdp")
@@ -580,6 +636,7 @@ int xdhcp_xdp(struct xdp_md *ctx)
 		if ((void *)(vh + 1) > data_end)
 			return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
 		l2.vlan[i] = bpf_ntohs(vh->tci) & VLAN_VID_MASK;
+		l2.tagged = 1;
 		proto = vh->proto;
 		cursor = vh + 1;
 	}
@@ -596,6 +653,7 @@ int xdhcp_xdp(struct xdp_md *ctx)
 		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_NOT_DHCP);
 	if (ip->frag_off & bpf_htons(0x3fff))  // MF or a fragment offset
 		return verdict(ctx, XDHCP_ACTION_PASS, XDHCP_REASON_FRAGMENT);
+	l2.daddr = ip->daddr;
 
 	struct udphdr *udp = cursor + ihl;
 	if ((void *)(udp + 1) > data_end)

@@ -30,6 +30,7 @@ type Dataplane struct {
 	inner    *ebpf.Map // the bucket map now in the outer map's entry
 	owned    [loadbalance.Buckets]bool
 	attached map[string]attachment
+	xsk      map[int]xskIface // by ifindex: the AF_XDP sockets requests go to
 	closed   bool
 }
 

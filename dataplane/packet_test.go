@@ -79,6 +79,7 @@ type frame struct {
 	ipProto   uint8    // default UDP
 	fragField uint16   // flags and fragment offset
 	dport     uint16   // default 67
+	dstIP     []byte   // IPv4 destination; default 255.255.255.255
 	udpLenAdj int      // added to the UDP length field
 	totLenAdj int      // added to the IP total length field
 	trailer   int      // bytes of Ethernet padding after the datagram
@@ -120,6 +121,9 @@ func (f frame) bytes() []byte {
 	binary.BigEndian.PutUint16(ip[6:], f.fragField)
 	ip[8], ip[9] = 64, f.ipProto
 	copy(ip[16:20], []byte{255, 255, 255, 255})
+	if f.dstIP != nil {
+		copy(ip[16:20], f.dstIP)
+	}
 	ip = append(ip, f.ipOptions...)
 	var sum uint32
 	for i := 0; i+1 < len(ip); i += 2 {

@@ -76,6 +76,13 @@ type xdhcpXdhcpSource struct {
 	Pad     [2]uint8
 }
 
+type xdhcpXdhcpXskIface struct {
+	_      structs.HostLayout
+	First  uint32
+	Queues uint32
+	Addrs  [4]uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -87,6 +94,8 @@ const (
 	xdhcpMapRatelimitMap   = "ratelimit_map"
 	xdhcpMapScratchMap     = "scratch_map"
 	xdhcpMapSourceMap      = "source_map"
+	xdhcpMapXskIfacesMap   = "xsk_ifaces_map"
+	xdhcpMapXsksMap        = "xsks_map"
 	xdhcpProgXdhcpXdp      = "xdhcp_xdp"
 	xdhcpVarXdhcpActionBtf = "xdhcp_action_btf"
 	xdhcpVarXdhcpReasonBtf = "xdhcp_reason_btf"
@@ -148,6 +157,8 @@ type xdhcpMapSpecs struct {
 	RatelimitMap *ebpf.MapSpec `ebpf:"ratelimit_map"`
 	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
 	SourceMap    *ebpf.MapSpec `ebpf:"source_map"`
+	XskIfacesMap *ebpf.MapSpec `ebpf:"xsk_ifaces_map"`
+	XsksMap      *ebpf.MapSpec `ebpf:"xsks_map"`
 }
 
 // xdhcpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -185,6 +196,8 @@ type xdhcpMaps struct {
 	RatelimitMap *ebpf.Map `ebpf:"ratelimit_map"`
 	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
 	SourceMap    *ebpf.Map `ebpf:"source_map"`
+	XskIfacesMap *ebpf.Map `ebpf:"xsk_ifaces_map"`
+	XsksMap      *ebpf.Map `ebpf:"xsks_map"`
 }
 
 func (m *xdhcpMaps) Close() error {
@@ -196,6 +209,8 @@ func (m *xdhcpMaps) Close() error {
 		m.RatelimitMap,
 		m.ScratchMap,
 		m.SourceMap,
+		m.XskIfacesMap,
+		m.XsksMap,
 	)
 }
 
