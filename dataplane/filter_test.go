@@ -201,6 +201,8 @@ func TestRestartNeeded(t *testing.T) {
 		{"mode empty is auto", func(d *config.Dataplane) { d.Mode = "" }, nil},
 		{"table size 0 is the default", func(d *config.Dataplane) { d.RateLimit.TableSize = 0 }, nil},
 		{"mode", func(d *config.Dataplane) { d.Mode = config.DataplaneOff }, []string{"dataplane.mode"}},
+		{"afxdp empty is auto", func(d *config.Dataplane) { d.AFXDP = config.AFXDPAuto }, nil},
+		{"afxdp", func(d *config.Dataplane) { d.AFXDP = config.AFXDPOff }, []string{"dataplane.afxdp"}},
 		{"both tables", func(d *config.Dataplane) { d.RateLimit.TableSize, d.SourceLimit.TableSize = 10, 20 },
 			[]string{"dataplane.rate-limit.table-size", "dataplane.source-limit.table-size"}},
 	} {

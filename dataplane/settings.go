@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -104,6 +105,9 @@ func RestartNeeded(running, next config.Dataplane) []string {
 	}
 	if mode(running.Mode) != mode(next.Mode) {
 		changed = append(changed, "dataplane.mode")
+	}
+	if cmp.Or(running.AFXDP, config.AFXDPAuto) != cmp.Or(next.AFXDP, config.AFXDPAuto) {
+		changed = append(changed, "dataplane.afxdp")
 	}
 	if cmpOr(running.RateLimit.TableSize, defaultTableSize) != cmpOr(next.RateLimit.TableSize, defaultTableSize) {
 		changed = append(changed, "dataplane.rate-limit.table-size")

@@ -58,6 +58,8 @@ func TestFloodGuardErrors(t *testing.T) {
 		{"  discover-budget: {pps: x}\n", "dataplane.discover-budget.pps"},
 		{"  discover-budget: {burst: 0}\n", "dataplane.discover-budget.burst"},
 		{"  discover-budget: {table-size: 5}\n", "unknown key \"table-size\" in dataplane.discover-budget"},
+		{"  afxdp: yes\n", "dataplane.afxdp"},
+		{"  afxdp: always\n", "dataplane.afxdp"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(minimal + "dataplane:\n" + tt.yaml))
@@ -67,6 +69,28 @@ func TestFloodGuardErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tt.path) {
 			t.Errorf("%s: error %q does not name %s", strings.TrimSpace(tt.yaml), err, tt.path)
+		}
+	}
+}
+
+// TestAFXDPMode checks dataplane.afxdp's choices; unset stays "" (auto).
+func TestAFXDPMode(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want AFXDPMode
+	}{
+		{"", ""},
+		{"dataplane:\n  afxdp: auto\n", AFXDPAuto},
+		{"dataplane:\n  afxdp: \"on\"\n", AFXDPOn},
+		{"dataplane:\n  afxdp: off\n", AFXDPOff},
+	} {
+		cfg, err := Parse([]byte(minimal + tt.yaml))
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if cfg.Dataplane.AFXDP != tt.want {
+			t.Errorf("%q: afxdp = %q, want %q", tt.yaml, cfg.Dataplane.AFXDP, tt.want)
 		}
 	}
 }

@@ -169,6 +169,7 @@ func (w *walker) dataplane(n *yaml.Node, path string, d *Dataplane, m *meta) {
 			more: []field{{"relayed", boolField(w, &d.SourceLimit.Relayed)}}})},
 		{"discover-budget", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.DiscoverBudget.PPS,
 			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000})},
+		{"afxdp", choiceField(w, &d.AFXDP, AFXDPAuto, AFXDPOn, AFXDPOff)},
 	})
 }
 

@@ -43,7 +43,21 @@ type Dataplane struct {
 	// DiscoverBudget caps the DISCOVERs (and BOOTP requests) passed to the
 	// control plane, from everyone together; off when PPS is 0.
 	DiscoverBudget DiscoverBudget `yaml:"discover-budget"`
+	// AFXDP says whether requests the XDP program passes reach the control
+	// plane through AF_XDP sockets (skipping the kernel's UDP stack) or
+	// through the UDP socket; default auto.
+	AFXDP AFXDPMode `yaml:"afxdp"`
 }
+
+// AFXDPMode selects the control plane's receive path behind XDP.
+type AFXDPMode string
+
+// The AF_XDP modes.
+const (
+	AFXDPAuto AFXDPMode = "auto" // AF_XDP where XDP is attached and the sockets open; else the UDP socket
+	AFXDPOn   AFXDPMode = "on"   // AF_XDP on every interface, or xdhcpd does not start
+	AFXDPOff  AFXDPMode = "off"  // the UDP socket only
+)
 
 // DataplaneMode selects how the XDP program is attached.
 type DataplaneMode string
