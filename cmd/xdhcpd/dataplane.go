@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/xdhcp/xdhcp/control/server"
 	"github.com/xdhcp/xdhcp/dataplane"
 	"github.com/xdhcp/xdhcp/internal/config"
 )
@@ -73,6 +74,15 @@ func startDataplane(log *zap.Logger, cfg *config.Config, reg prometheus.Register
 		}
 	}
 	return d, nil
+}
+
+// sockets is the XDP program's table of AF_XDP sockets, or nil when no
+// program is loaded.
+func (d *dataplaneSetup) sockets() server.SocketRegistrar {
+	if d.xdp == nil {
+		return nil
+	}
+	return d.xdp
 }
 
 // secsBypassOf is the secs bypass while load balancing: dataplane.secs-bypass,

@@ -146,6 +146,7 @@ func serve(ctx context.Context, log *zap.Logger, cfg *config.Config, cfgPath str
 		Dataplane:       dp.modes,
 		DataplaneStatus: dp.status,
 		Buckets:         dp,
+		Sockets:         dp.sockets(),
 		OnReload:        dp.reload,
 		Version:         version,
 	})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -30,6 +31,16 @@ func newInbox(conn *net.UDPConn) *inbox {
 	return in
 }
 
+// receiver is where a worker reads requests: the UDP socket (inbox) or an
+// AF_XDP queue (xskInbox).
+type receiver interface {
+	// read blocks until at least one datagram is there and returns how
+	// many were read; payload(i) and from(i) give each.
+	read() (int, error)
+	payload(i int) []byte
+	from(i int) netip.AddrPort
+}
+
 // read blocks until at least one datagram is there and returns how many
 // were read; payload(i) and from(i) give each.
 func (in *inbox) read() (int, error) { return in.pc.ReadBatch(in.msgs, 0) }
@@ -44,11 +55,12 @@ func (in *inbox) from(i int) netip.AddrPort {
 }
 
 // outbox collects a worker's replies and sends them with one sendmmsg per
-// socket: UDP for relays and clients with an address, the packet socket for
-// clients without one.
+// socket: UDP for relays and clients off the link; for clients on the
+// link, the packet socket, or the worker's AF_XDP queue when it has one.
 type outbox struct {
 	ifc *iface
 	udp *ipv4.PacketConn
+	xsk *xskQueue // nil: link replies go through the packet socket
 
 	udpMsgs []ipv4.Message
 	udpBufs [][]byte // the payloads udpMsgs point at
@@ -75,10 +87,11 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-func newOutbox(ifc *iface, onSent func(*dhcpv4.DHCPv4), onError func(error)) *outbox {
+func newOutbox(ifc *iface, xq *xskQueue, onSent func(*dhcpv4.DHCPv4), onError func(error)) *outbox {
 	o := &outbox{
 		ifc:     ifc,
 		udp:     ipv4.NewPacketConn(ifc.conn),
+		xsk:     xq,
 		udpMsgs: make([]ipv4.Message, batchSize),
 		udpBufs: make([][]byte, batchSize),
 		scratch: make([]byte, 0, 1500),
@@ -94,7 +107,7 @@ func newOutbox(ifc *iface, onSent func(*dhcpv4.DHCPv4), onError func(error)) *ou
 		o.udpBufs[i] = make([]byte, 0, 1500)
 	}
 	for i := range o.frames {
-		o.frames[i] = make([]byte, 0, 1500)
+		o.frames[i] = make([]byte, 0, 2048)
 	}
 	return o
 }
@@ -137,7 +150,21 @@ func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *dhcpv4.DHCPv4) {
 func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCPv4) {
 	i := o.linkN
 	o.scratch = encodeReply(o.scratch, reply)
-	o.frames[i] = buildIPv4UDP(o.frames[i][:0], o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
+	if o.xsk != nil {
+		// A whole Ethernet frame: to hw, from the interface.
+		f := o.frames[i][:0]
+		if len(hw) == 6 {
+			f = append(f, hw...)
+		} else {
+			f = append(f, broadcastHW...)
+		}
+		f = append(f, o.ifc.xsk.mac[:]...)
+		f = binary.BigEndian.AppendUint16(f, unix.ETH_P_IP)
+		o.frames[i] = appendIPv4UDP(f, o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
+		o.linkN++
+		return
+	}
+	o.frames[i] = appendIPv4UDP(o.frames[i][:0], o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
 	sa := &o.addrs[i]
 	*sa = unix.RawSockaddrLinklayer{
 		Family:   unix.AF_PACKET,
@@ -170,6 +197,9 @@ func (o *outbox) flush() {
 		}
 		o.udpN = 0
 	}
+	if o.linkN > 0 && o.xsk != nil {
+		o.sendXSK()
+	}
 	if o.linkN > 0 {
 		for sent := 0; sent < o.linkN; {
 			n, err := sendmmsg(o.ifc.sender.fd, o.hdrs[sent:o.linkN])
@@ -185,6 +215,30 @@ func (o *outbox) flush() {
 		o.onSent(r)
 	}
 	o.sent = o.sent[:0]
+}
+
+// xskSendTries bounds the rounds one flush spends on a full TX ring.
+const xskSendTries = 4
+
+// sendXSK puts the queued frames on the AF_XDP queue's TX ring.
+func (o *outbox) sendXSK() {
+	q := o.xsk
+	sent := 0
+	q.txMu.Lock()
+	for try := 0; sent < o.linkN && try < xskSendTries; try++ {
+		n, err := q.sock.Send(o.frames[sent:o.linkN])
+		sent += n
+		if err != nil {
+			o.onError(fmt.Errorf("send frame on %s: %w", o.ifc.name, err))
+			sent++ // skip the frame that failed
+		}
+	}
+	q.txMu.Unlock()
+	q.sent.Add(uint64(min(sent, o.linkN)))
+	for range o.linkN - min(sent, o.linkN) {
+		o.onError(fmt.Errorf("send on %s: AF_XDP transmit ring full", o.ifc.name))
+	}
+	o.linkN = 0
 }
 
 // sendmmsg sends the messages in hdrs, returning how many went out.

@@ -42,6 +42,11 @@ type Options struct {
 	DataplaneStatus func() (any, error)
 	// Buckets programs the load-balancing buckets for failover; nil: none.
 	Buckets BucketSetter
+	// Sockets is the XDP program's table of AF_XDP sockets; with it, and
+	// dataplane.afxdp not off, requests on an interface with XDP come to
+	// AF_XDP sockets instead of through the kernel's UDP stack. nil: the
+	// UDP socket only.
+	Sockets SocketRegistrar
 	// OnReload, when set, is called after Reload has put a new
 	// configuration in force (outside the server's locks), for the parts
 	// the server does not own, such as the dataplane's flood guards. Its
@@ -87,6 +92,7 @@ type iface struct {
 	mode    string // how packets are filtered before the control plane
 	conn    *net.UDPConn
 	sender  *linkSender
+	xsk     *xskPort // nil: requests come through conn alone
 }
 
 // New opens the serving interfaces, rebuilds every scope's allocator from
@@ -115,9 +121,11 @@ func New(opts Options) (*Server, error) {
 	s.h, s.cfg, s.loadedAt = h, opts.Config, time.Now()
 	s.metrics = newMetrics(s)
 	if opts.Registry != nil {
-		if err := opts.Registry.Register(s.metrics); err != nil {
-			s.closeInterfaces()
-			return nil, fmt.Errorf("register metrics: %w", err)
+		for _, c := range []prometheus.Collector{s.metrics, newXSKCollector(s)} {
+			if err := opts.Registry.Register(c); err != nil {
+				s.closeInterfaces()
+				return nil, fmt.Errorf("register metrics: %w", err)
+			}
 		}
 	}
 	s.log.Info("leases restored", zap.Int("leases", n), zap.Int("scopes", len(h.Scopes())),
@@ -154,6 +162,15 @@ func (s *Server) openInterfaces(names []string) ([]handler.Link, error) {
 		}
 		if ifc.sender, err = newLinkSender(ni.Index); err != nil {
 			return nil, fmt.Errorf("interface %s: %w", name, err)
+		}
+		// The program delivers to AF_XDP what is sent to broadcast or to
+		// one of these: the interface's addresses and the server id.
+		addrs := []netip.Addr{s.opts.Config.Server.Address}
+		for _, p := range link.Addrs {
+			addrs = append(addrs, p.Addr())
+		}
+		if err := s.openXSK(ifc, addrs); err != nil {
+			return nil, err
 		}
 		links = append(links, link)
 	}
@@ -248,7 +265,19 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, ifc := range s.ifaces {
 		for range workers {
 			s.wg.Add(1)
-			go s.readLoop(ctx, ifc)
+			go s.readLoop(ctx, ifc, newInbox(ifc.conn), nil)
+		}
+		if ifc.xsk == nil {
+			continue
+		}
+		// At least two workers a queue, so one reads while another waits
+		// for its leases to be durable.
+		perQueue := max(2, workers/len(ifc.xsk.queues))
+		for _, q := range ifc.xsk.queues {
+			for range perQueue {
+				s.wg.Add(1)
+				go s.readLoop(ctx, ifc, newXSKInbox(q, &s.stopping), q)
+			}
 		}
 	}
 	s.wg.Add(1)
@@ -279,17 +308,22 @@ func (s *Server) closeInterfaces() {
 		if ifc.sender != nil {
 			_ = ifc.sender.close()
 		}
+		if ifc.xsk != nil {
+			s.opts.Sockets.UnregisterSockets(ifc.index)
+			ifc.xsk.close()
+			ifc.xsk = nil
+		}
 	}
 }
 
-// readLoop is one worker: it reads a batch of datagrams, handles each,
-// sends the replies that need no lease at once, commits the batch's leases
-// in one durable store commit (grouped with other workers' by the store),
-// and only then sends the replies that carry them.
-func (s *Server) readLoop(ctx context.Context, ifc *iface) {
+// readLoop is one worker: it reads a batch of datagrams from in, handles
+// each, sends the replies that need no lease at once, commits the batch's
+// leases in one durable store commit (grouped with other workers' by the
+// store), and only then sends the replies that carry them. Replies to
+// clients on the link go out through xq when it is not nil.
+func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQueue) {
 	defer s.wg.Done()
-	in := newInbox(ifc.conn)
-	out := newOutbox(ifc, func(r *dhcpv4.DHCPv4) {
+	out := newOutbox(ifc, xq, func(r *dhcpv4.DHCPv4) {
 		s.metrics.sent(r)
 		s.replies.Put(r)
 	}, func(err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -69,15 +70,14 @@ func newLinkSender(ifindex int) (*linkSender, error) {
 
 func (s *linkSender) close() error { return unix.Close(s.fd) }
 
-// buildIPv4UDP appends an IPv4 header (no options, DF clear, TTL 64) and a
-// UDP header with checksum to buf[:0], then the payload.
-func buildIPv4UDP(buf []byte, src, dst netip.Addr, sport, dport uint16, payload []byte) []byte {
+// appendIPv4UDP appends to buf an IPv4 header (no options, DF clear, TTL
+// 64) and a UDP header with checksum, then the payload.
+func appendIPv4UDP(buf []byte, src, dst netip.Addr, sport, dport uint16, payload []byte) []byte {
 	const ipLen, udpLen = 20, 8
 	total := ipLen + udpLen + len(payload)
-	if cap(buf) < total {
-		buf = make([]byte, total)
-	}
-	p := buf[:total]
+	start := len(buf)
+	buf = slices.Grow(buf, total)[:start+total]
+	p := buf[start:]
 	s4, d4 := src.As4(), dst.As4()
 	p[0] = 0x45
 	p[1] = 0x10 // low delay, as other DHCP servers mark replies
@@ -104,7 +104,7 @@ func buildIPv4UDP(buf []byte, src, dst netip.Addr, sport, dport uint16, payload 
 		c = 0xffff
 	}
 	binary.BigEndian.PutUint16(u[6:], c)
-	return p
+	return buf
 }
 
 // checksum folds the one's-complement sum of b into sum (RFC 1071).
