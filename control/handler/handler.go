@@ -1,9 +1,11 @@
 package handler
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -82,15 +84,73 @@ type Scope struct {
 	Alloc    *alloc.Scope
 	Failover bool // served together with the failover partner: the failover Policy applies
 
-	subnetMask []byte // option 1's value, set by New
+	// Option values computed once by New from Config, shared by every
+	// reply and never written.
+	prepared    bool
+	subnetMask  []byte        // option 1
+	options     []scopeOption // Config.Options in code order
+	leaseSecs   uint32        // Config.LeaseTime in seconds
+	leaseValues [3][]byte     // options 51, 58 and 59 for leaseSecs
+}
+
+// scopeOption is one configured option with its value.
+type scopeOption struct {
+	code  uint8
+	value []byte
+}
+
+// prepare computes the scope's constant option values.
+func (s *Scope) prepare() {
+	s.subnetMask = net.CIDRMask(s.Config.Subnet.Bits(), 32)
+	s.options = sortedOptions(s.Config.Options)
+	s.leaseSecs = uint32(s.Config.LeaseTime.D() / time.Second)
+	s.leaseValues = leaseTimeValues(s.leaseSecs)
+	s.prepared = true
 }
 
 // mask returns the scope's subnet mask as option 1 carries it.
 func (s *Scope) mask() []byte {
-	if s.subnetMask != nil {
+	if s.prepared {
 		return s.subnetMask
 	}
 	return net.CIDRMask(s.Config.Subnet.Bits(), 32)
+}
+
+// configured returns the scope's configured options.
+func (s *Scope) configured() []scopeOption {
+	if s.prepared {
+		return s.options
+	}
+	return sortedOptions(s.Config.Options)
+}
+
+func sortedOptions(opts config.Options) []scopeOption {
+	list := make([]scopeOption, 0, len(opts))
+	for code, v := range opts {
+		list = append(list, scopeOption{code: code, value: v})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].code < list[j].code })
+	return list
+}
+
+// leaseTimes returns the values of options 51, 58 and 59 for a lease of
+// secs seconds: the scope's own for its lease time, else new ones.
+func (s *Scope) leaseTimes(secs uint32) [3][]byte {
+	if s.prepared && secs == s.leaseSecs {
+		return s.leaseValues
+	}
+	return leaseTimeValues(secs)
+}
+
+// leaseTimeValues encodes the lease time, T1 (half of it) and T2 (7/8 of
+// it) in one allocation.
+func leaseTimeValues(secs uint32) [3][]byte {
+	var b [12]byte
+	binary.BigEndian.PutUint32(b[0:], secs)
+	binary.BigEndian.PutUint32(b[4:], secs/2)
+	binary.BigEndian.PutUint32(b[8:], uint32(uint64(secs)*7/8))
+	v := append([]byte(nil), b[:]...)
+	return [3][]byte{v[0:4:4], v[4:8:8], v[8:12:12]}
 }
 
 // Link is a serving interface as the handler needs to know it.
@@ -105,6 +165,8 @@ type Request struct {
 	Msg  *dhcpv4.DHCPv4
 	Link int // interface index it arrived on
 	Now  time.Time
+
+	opts reqOptions // Msg's options the handler reads, set by Handle
 }
 
 // Result is what to do about a request: persist Lease (when non-nil) and
@@ -125,6 +187,9 @@ type Handler struct {
 	links    map[int][]*Scope
 	policy   atomic.Pointer[Policy]
 	replies  *ReplyPool
+
+	serverIDValue []byte    // option 54
+	typeValues    [9][]byte // option 53 by message type
 }
 
 // New builds a handler serving scopes on links, identifying itself as
@@ -145,8 +210,12 @@ func New(log *zap.Logger, serverID netip.Addr, scopes []*Scope, links []Link, re
 	if h.replies == nil {
 		h.replies = new(ReplyPool)
 	}
+	h.serverIDValue = serverID.AsSlice()
+	for typ := range h.typeValues {
+		h.typeValues[typ] = []byte{byte(typ)}
+	}
 	for _, s := range scopes {
-		s.subnetMask = net.CIDRMask(s.Config.Subnet.Bits(), 32)
+		s.prepare()
 	}
 	for _, l := range links {
 		for _, p := range l.Addrs {
@@ -182,27 +251,28 @@ func (h *Handler) Handle(req Request) Result {
 	if m.OpCode != dhcpv4.OpcodeBootRequest || len(m.ClientHWAddr) == 0 {
 		return Result{Outcome: DropMalformed}
 	}
-	if !m.Options.Has(dhcpv4.OptionDHCPMessageType) {
-		return h.bootp(req)
+	req.opts = scanOptions(m)
+	if !req.opts.hasType {
+		return h.bootp(&req)
 	}
-	switch m.MessageType() {
+	switch req.opts.messageType() {
 	case dhcpv4.MessageTypeDiscover:
-		return h.discover(req)
+		return h.discover(&req)
 	case dhcpv4.MessageTypeRequest:
-		return h.request(req)
+		return h.request(&req)
 	case dhcpv4.MessageTypeRelease:
-		return h.release(req)
+		return h.release(&req)
 	case dhcpv4.MessageTypeDecline:
-		return h.decline(req)
+		return h.decline(&req)
 	case dhcpv4.MessageTypeInform:
-		return h.inform(req)
+		return h.inform(&req)
 	}
 	return Result{Outcome: DropUnknownType}
 }
 
 // candidates returns the scopes that may serve a client on its network:
 // the scope holding giaddr when relayed, else the link's scopes.
-func (h *Handler) candidates(req Request) []*Scope {
+func (h *Handler) candidates(req *Request) []*Scope {
 	if gi, ok := addr4(req.Msg.GatewayIPAddr); ok {
 		if s := h.table.find(gi); s != nil {
 			return []*Scope{s}
@@ -212,14 +282,13 @@ func (h *Handler) candidates(req Request) []*Scope {
 	return h.links[req.Link]
 }
 
-func (h *Handler) discover(req Request) Result {
-	m := req.Msg
+func (h *Handler) discover(req *Request) Result {
 	cands := h.candidates(req)
 	if len(cands) == 0 {
 		return Result{Outcome: DropNoScope}
 	}
-	c := clientOf(m)
-	requested, _ := addr4(m.RequestedIPAddress())
+	c := clientOf(req)
+	requested, _ := optAddr(req.opts.requested)
 	served, silenced := false, false
 	for _, s := range cands {
 		if !s.allows(false) {
@@ -238,7 +307,7 @@ func (h *Handler) discover(req Request) Result {
 			h.log.Debug("offer refused", zap.Stringer("scope", s.Config.Subnet), zap.Error(err))
 			continue
 		}
-		reply := h.reply(m, dhcpv4.MessageTypeOffer, s, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)), reservedHostname(s, c))
+		reply := h.reply(req, dhcpv4.MessageTypeOffer, s, ip, h.limitLeaseTime(s, ip, s.leaseTime(req)), reservedHostname(s, c))
 		return Result{Outcome: Offered, Reply: reply, Scope: s}
 	}
 	if !served && silenced {
@@ -250,12 +319,12 @@ func (h *Handler) discover(req Request) Result {
 	return Result{Outcome: DropPoolExhausted, Scope: cands[0]}
 }
 
-func (h *Handler) request(req Request) Result {
+func (h *Handler) request(req *Request) Result {
 	m := req.Msg
-	c := clientOf(m)
-	requested, hasRequested := addr4(m.RequestedIPAddress())
+	c := clientOf(req)
+	requested, hasRequested := optAddr(req.opts.requested)
 	ciaddr, hasCiaddr := addr4(m.ClientIPAddr)
-	if sid, ok := addr4(m.ServerIdentifier()); ok {
+	if sid, ok := optAddr(req.opts.serverID); ok {
 		// SELECTING: the client answers one server's OFFER.
 		if sid != h.serverID {
 			return Result{Outcome: DropNotForUs}
@@ -297,10 +366,10 @@ func (h *Handler) scopeAmong(cands []*Scope, a netip.Addr) *Scope {
 // bind answers a REQUEST for ip from scope s (nil: the address is not on
 // the client's network) with an ACK carrying the lease to persist, or a NAK.
 // renewing is true for RENEWING and REBINDING requests.
-func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, renewing bool) Result {
+func (h *Handler) bind(req *Request, c alloc.Client, s *Scope, ip netip.Addr, renewing bool) Result {
 	m := req.Msg
 	if s == nil {
-		return Result{Outcome: Naked, Reply: h.nak(m)}
+		return Result{Outcome: Naked, Reply: h.nak(req)}
 	}
 	if !s.allows(false) {
 		return Result{Outcome: DropProtocol, Scope: s}
@@ -309,8 +378,8 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, ren
 		return Result{Outcome: DropFailoverState, Scope: s}
 	}
 	reserved := reservedHostname(s, c)
-	c.Hostname = hostnameFor(reserved, m)
-	l, err := s.Alloc.Request(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(m)), req.Now)
+	c.Hostname = hostnameFor(reserved, req)
+	l, err := s.Alloc.Request(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(req)), req.Now)
 	if err != nil {
 		if ce := h.log.Check(zap.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
@@ -320,18 +389,20 @@ func (h *Handler) bind(req Request, c alloc.Client, s *Scope, ip netip.Addr, ren
 			// (updates are lazy): a NAK would cost the client a valid lease.
 			return Result{Outcome: DropUnknownBinding, Scope: s}
 		}
-		return Result{Outcome: Naked, Reply: h.nak(m), Scope: s}
+		return Result{Outcome: Naked, Reply: h.nak(req), Scope: s}
 	}
-	reply := h.reply(m, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now), reserved)
+	reply := h.reply(req, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now), reserved)
 	return Result{Outcome: Acked, Reply: reply, Lease: &l, Scope: s}
 }
 
-func (h *Handler) release(req Request) Result {
-	return h.unbind(req, req.Msg.ClientIPAddr, Released, (*alloc.Scope).Release)
+func (h *Handler) release(req *Request) Result {
+	ip, ok := addr4(req.Msg.ClientIPAddr)
+	return h.unbind(req, ip, ok, Released, (*alloc.Scope).Release)
 }
 
-func (h *Handler) decline(req Request) Result {
-	res := h.unbind(req, req.Msg.RequestedIPAddress(), Declined, (*alloc.Scope).Decline)
+func (h *Handler) decline(req *Request) Result {
+	ip, ok := optAddr(req.opts.requested)
+	res := h.unbind(req, ip, ok, Declined, (*alloc.Scope).Decline)
 	if res.Outcome == Declined {
 		h.log.Info("address declined by client", zap.Stringer("ip", res.Lease.IP),
 			zap.Stringer("hw", res.Lease.HWAddr), zap.Time("held-until", res.Lease.Expiry))
@@ -340,29 +411,28 @@ func (h *Handler) decline(req Request) Result {
 }
 
 // unbind runs a RELEASE (address in ciaddr) or DECLINE (address in option
-// 50): no reply, and only for a binding the client holds from us.
-func (h *Handler) unbind(req Request, addr net.IP, outcome Outcome,
+// 50), ip: no reply, and only for a binding the client holds from us.
+// ok is false when the message carries no usable address.
+func (h *Handler) unbind(req *Request, ip netip.Addr, ok bool, outcome Outcome,
 	change func(*alloc.Scope, alloc.Client, netip.Addr, time.Time) (lease.Lease, bool)) Result {
-	m := req.Msg
-	ip, ok := addr4(addr)
 	if !ok {
 		return Result{Outcome: DropMalformed}
 	}
-	if sid, ok := addr4(m.ServerIdentifier()); ok && sid != h.serverID {
+	if sid, ok := optAddr(req.opts.serverID); ok && sid != h.serverID {
 		return Result{Outcome: DropNotForUs}
 	}
 	s := h.table.find(ip)
 	if s == nil {
 		return Result{Outcome: DropNoScope}
 	}
-	l, ok := change(s.Alloc, clientOf(m), ip, req.Now)
+	l, ok := change(s.Alloc, clientOf(req), ip, req.Now)
 	if !ok {
 		return Result{Outcome: DropUnknownBinding, Scope: s}
 	}
 	return Result{Outcome: outcome, Lease: &l, Scope: s}
 }
 
-func (h *Handler) inform(req Request) Result {
+func (h *Handler) inform(req *Request) Result {
 	m := req.Msg
 	ciaddr, ok := addr4(m.ClientIPAddr)
 	if !ok {
@@ -372,12 +442,12 @@ func (h *Handler) inform(req Request) Result {
 	if s == nil {
 		return Result{Outcome: DropNoScope}
 	}
-	reply := h.reply(m, dhcpv4.MessageTypeAck, s, netip.Addr{}, 0, reservedHostname(s, clientOf(m)))
+	reply := h.reply(req, dhcpv4.MessageTypeAck, s, netip.Addr{}, 0, reservedHostname(s, clientOf(req)))
 	return Result{Outcome: Informed, Reply: reply, Scope: s}
 }
 
 // bootp answers an RFC 951 BOOTREQUEST: one step from request to binding.
-func (h *Handler) bootp(req Request) Result {
+func (h *Handler) bootp(req *Request) Result {
 	m := req.Msg
 	cands := h.candidates(req)
 	if ci, ok := addr4(m.ClientIPAddr); ok {
@@ -389,7 +459,7 @@ func (h *Handler) bootp(req Request) Result {
 	if len(cands) == 0 {
 		return Result{Outcome: DropNoScope}
 	}
-	c := clientOf(m)
+	c := clientOf(req)
 	served := false
 	for _, s := range cands {
 		if !s.allows(true) {
@@ -401,12 +471,12 @@ func (h *Handler) bootp(req Request) Result {
 			continue
 		}
 		reserved := reservedHostname(s, c)
-		c.Hostname = hostnameFor(reserved, m)
+		c.Hostname = hostnameFor(reserved, req)
 		l, err := s.Alloc.Request(c, ip, s.Config.LeaseTime.D(), req.Now)
 		if err != nil {
 			continue
 		}
-		return Result{Outcome: BootpReplied, Reply: h.bootReply(m, s, ip, reserved), Lease: &l, Scope: s}
+		return Result{Outcome: BootpReplied, Reply: h.bootReply(req, s, ip, reserved), Lease: &l, Scope: s}
 	}
 	if !served {
 		return Result{Outcome: DropProtocol}
@@ -428,9 +498,9 @@ func (s *Scope) allows(bootp bool) bool {
 
 // leaseTime is the scope's lease time, shortened when the client asks for
 // less (option 51), never lengthened.
-func (s *Scope) leaseTime(m *dhcpv4.DHCPv4) time.Duration {
+func (s *Scope) leaseTime(req *Request) time.Duration {
 	lt := s.Config.LeaseTime.D()
-	if asked := m.IPAddressLeaseTime(0); asked >= time.Minute && asked < lt {
+	if asked := req.opts.askedLeaseTime(); asked >= time.Minute && asked < lt {
 		return asked
 	}
 	return lt
@@ -438,27 +508,27 @@ func (s *Scope) leaseTime(m *dhcpv4.DHCPv4) time.Duration {
 
 // clientOf extracts the client's identity: option 61 when present, else
 // chaddr, with the relay's circuit id for circuit-id reservations.
-func clientOf(m *dhcpv4.DHCPv4) alloc.Client {
-	cid := m.Options.Get(dhcpv4.OptionClientIdentifier)
+func clientOf(req *Request) alloc.Client {
+	m := req.Msg
+	cid := req.opts.clientID
 	c := alloc.Client{
 		Key:      alloc.KeyOf(cid, uint8(m.HWType), m.ClientHWAddr),
 		ClientID: cid,
 		HWType:   uint8(m.HWType),
 		HWAddr:   m.ClientHWAddr,
 	}
-	if ri := m.RelayAgentInfo(); ri != nil {
-		c.CircuitID = ri.Get(dhcpv4.GenericOptionCode(1))
-		c.RemoteID = ri.Get(dhcpv4.GenericOptionCode(2))
+	if req.opts.agentInfo != nil {
+		c.CircuitID, c.RemoteID = agentSubOptions(req.opts.agentInfo)
 	}
 	return c
 }
 
 // hostnameFor prefers the reservation's host name over the client's option 12.
-func hostnameFor(reserved string, m *dhcpv4.DHCPv4) string {
+func hostnameFor(reserved string, req *Request) string {
 	if reserved != "" {
 		return reserved
 	}
-	name := m.HostName()
+	name := req.opts.hostName()
 	if len(name) > 255 {
 		name = name[:255]
 	}

@@ -17,18 +17,18 @@ import (
 // reply builds an OFFER or ACK (RFC 2131 table 3). A zero yiaddr with a
 // zero lease time is the ACK to an INFORM: no address, no lease times.
 // reservedName is the client's reservation's host name, "" for none.
-func (h *Handler) reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration, reservedName string) *dhcpv4.DHCPv4 {
+func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration, reservedName string) *dhcpv4.DHCPv4 {
 	r := h.header(req)
 	opts := r.Options
-	opts[uint8(dhcpv4.OptionDHCPMessageType)] = []byte{byte(typ)}
+	opts[optMessageType] = h.typeValue(typ)
 	if yiaddr.IsValid() {
 		r.YourIPAddr = ip(yiaddr)
-		secs := uint32(lt / time.Second)
-		opts[uint8(dhcpv4.OptionIPAddressLeaseTime)] = be32(secs)
-		opts[uint8(dhcpv4.OptionRenewTimeValue)] = be32(secs / 2)
-		opts[uint8(dhcpv4.OptionRebindingTimeValue)] = be32(uint32(uint64(secs) * 7 / 8))
+		times := s.leaseTimes(uint32(lt / time.Second))
+		opts[optLeaseTime] = times[0]
+		opts[optRenewTime] = times[1]
+		opts[optRebindTime] = times[2]
 	} else {
-		r.ClientIPAddr = req.ClientIPAddr
+		r.ClientIPAddr = req.Msg.ClientIPAddr
 	}
 	h.addConfigured(r, req, s, reservedName)
 	return r
@@ -36,21 +36,21 @@ func (h *Handler) reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, s *Scope, yi
 
 // bootReply builds the BOOTREPLY to an RFC 951 request: no message type and
 // no lease time, the configured options in the vendor area.
-func (h *Handler) bootReply(req *dhcpv4.DHCPv4, s *Scope, yiaddr netip.Addr, reservedName string) *dhcpv4.DHCPv4 {
+func (h *Handler) bootReply(req *Request, s *Scope, yiaddr netip.Addr, reservedName string) *dhcpv4.DHCPv4 {
 	r := h.header(req)
 	r.YourIPAddr = ip(yiaddr)
 	r.ServerIPAddr = ip(h.serverID)
-	delete(r.Options, uint8(dhcpv4.OptionServerIdentifier))
+	delete(r.Options, optServerID)
 	h.addConfigured(r, req, s, reservedName)
 	return r
 }
 
 // nak builds a DHCPNAK. Through a relay it asks for broadcast, since the
 // client has no usable address (RFC 2131 §4.3.2).
-func (h *Handler) nak(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
+func (h *Handler) nak(req *Request) *dhcpv4.DHCPv4 {
 	r := h.header(req)
-	r.Options[uint8(dhcpv4.OptionDHCPMessageType)] = []byte{byte(dhcpv4.MessageTypeNak)}
-	if !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr != nil {
+	r.Options[optMessageType] = h.typeValue(dhcpv4.MessageTypeNak)
+	if gi := req.Msg.GatewayIPAddr; !gi.IsUnspecified() && gi != nil {
 		r.SetBroadcast()
 	}
 	return r
@@ -59,18 +59,19 @@ func (h *Handler) nak(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 // header fills the fields every reply copies from its request, plus the
 // server identifier and the echoed client identifier (RFC 6842) and relay
 // agent information (RFC 3046).
-func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
+func (h *Handler) header(req *Request) *dhcpv4.DHCPv4 {
+	m := req.Msg
 	r := h.replies.get()
 	*r = dhcpv4.DHCPv4{
 		OpCode:        dhcpv4.OpcodeBootReply,
-		HWType:        req.HWType,
-		TransactionID: req.TransactionID,
-		Flags:         req.Flags,
+		HWType:        m.HWType,
+		TransactionID: m.TransactionID,
+		Flags:         m.Flags,
 		ClientIPAddr:  net.IPv4zero,
 		YourIPAddr:    net.IPv4zero,
 		ServerIPAddr:  net.IPv4zero,
-		GatewayIPAddr: req.GatewayIPAddr,
-		ClientHWAddr:  req.ClientHWAddr,
+		GatewayIPAddr: m.GatewayIPAddr,
+		ClientHWAddr:  m.ClientHWAddr,
 		Options:       r.Options,
 	}
 	if r.HWType == 0 {
@@ -79,12 +80,12 @@ func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 	if r.GatewayIPAddr == nil {
 		r.GatewayIPAddr = net.IPv4zero
 	}
-	r.Options[uint8(dhcpv4.OptionServerIdentifier)] = h.serverID.AsSlice()
-	if cid := req.Options.Get(dhcpv4.OptionClientIdentifier); cid != nil {
-		r.Options[uint8(dhcpv4.OptionClientIdentifier)] = cid
+	r.Options[optServerID] = h.serverIDValue
+	if cid := req.opts.clientID; cid != nil {
+		r.Options[optClientID] = cid
 	}
-	if ri := req.Options.Get(dhcpv4.OptionRelayAgentInformation); ri != nil {
-		r.Options[uint8(dhcpv4.OptionRelayAgentInformation)] = ri
+	if ri := req.opts.agentInfo; ri != nil {
+		r.Options[optAgentInfo] = ri
 	}
 	return r
 }
@@ -92,18 +93,37 @@ func (h *Handler) header(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 // addConfigured adds the subnet mask, the reservation's host name and the
 // scope's options. With a parameter request list only the requested options
 // go out (RFC 2132 §9.8); without one, all configured options do.
-func (h *Handler) addConfigured(r, req *dhcpv4.DHCPv4, s *Scope, reservedName string) {
-	r.Options[uint8(dhcpv4.OptionSubnetMask)] = s.mask()
-	prl := req.Options.Get(dhcpv4.OptionParameterRequestList)
-	for code, val := range s.Config.Options {
-		if prl != nil && !requested(prl, code) {
+func (h *Handler) addConfigured(r *dhcpv4.DHCPv4, req *Request, s *Scope, reservedName string) {
+	r.Options[optSubnetMask] = s.mask()
+	prl := req.opts.prl
+	var asked codeSet
+	for _, c := range prl {
+		asked.add(c)
+	}
+	for _, o := range s.configured() {
+		if prl != nil && !asked.has(o.code) {
 			continue
 		}
-		r.Options[code] = val
+		r.Options[o.code] = o.value
 	}
 	if reservedName != "" {
-		r.Options[uint8(dhcpv4.OptionHostName)] = []byte(reservedName)
+		r.Options[optHostName] = []byte(reservedName)
 	}
+}
+
+// codeSet is a set of option codes.
+type codeSet [4]uint64
+
+func (c *codeSet) add(code uint8)     { c[code>>6] |= 1 << (code & 63) }
+func (c *codeSet) has(code uint8) bool { return c[code>>6]&(1<<(code&63)) != 0 }
+
+// typeValue returns option 53's value for typ; the handler's values are
+// shared by its replies and never written.
+func (h *Handler) typeValue(typ dhcpv4.MessageType) []byte {
+	if int(typ) < len(h.typeValues) {
+		return h.typeValues[typ]
+	}
+	return []byte{byte(typ)}
 }
 
 // reservedHostname is the host name of c's reservation in s, "" for none.
@@ -112,15 +132,6 @@ func reservedHostname(s *Scope, c alloc.Client) string {
 		return res.Hostname
 	}
 	return ""
-}
-
-func requested(prl []byte, code uint8) bool {
-	for _, c := range prl {
-		if c == code {
-			return true
-		}
-	}
-	return false
 }
 
 func be32(v uint32) []byte {
