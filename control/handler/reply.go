@@ -114,7 +114,7 @@ func (h *Handler) addConfigured(r *dhcpv4.DHCPv4, req *Request, s *Scope, reserv
 // codeSet is a set of option codes.
 type codeSet [4]uint64
 
-func (c *codeSet) add(code uint8)     { c[code>>6] |= 1 << (code & 63) }
+func (c *codeSet) add(code uint8)      { c[code>>6] |= 1 << (code & 63) }
 func (c *codeSet) has(code uint8) bool { return c[code>>6]&(1<<(code&63)) != 0 }
 
 // typeValue returns option 53's value for typ; the handler's values are
