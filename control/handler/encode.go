@@ -39,24 +39,46 @@ func AppendReply(buf []byte, m *dhcpv4.DHCPv4) []byte {
 	b = append(b, file[:]...)
 	b = append(b, magicCookie[:]...)
 
-	const agentInfo = 82
-	var present [256]bool
-	for code := range m.Options {
-		present[code] = true
+	// One pass over the map, then the entries in code order with relay
+	// agent information last: a reply carries a dozen options or so, so
+	// an insertion sort on the stack beats a lookup per code.
+	var stack [32]optionEntry
+	entries := stack[:0]
+	for code, v := range m.Options {
+		if code == 0 || code == 255 {
+			continue // pad and end are not options (ToBytes leaves them out too)
+		}
+		entries = append(entries, optionEntry{code: code, value: v})
 	}
-	for code := 1; code < 255; code++ {
-		if present[code] && code != agentInfo {
-			b = appendOption(b, uint8(code), m.Options[uint8(code)])
+	for i := 1; i < len(entries); i++ {
+		for j := i; j > 0 && entries[j].before(entries[j-1]); j-- {
+			entries[j], entries[j-1] = entries[j-1], entries[j]
 		}
 	}
-	if v, ok := m.Options[agentInfo]; ok {
-		b = appendOption(b, agentInfo, v)
+	for _, e := range entries {
+		b = appendOption(b, e.code, e.value)
 	}
 	b = append(b, 255)
 	for len(b) < minReplyLen {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// optionEntry is one option of a reply being encoded.
+type optionEntry struct {
+	code  uint8
+	value []byte
+}
+
+// before orders options by code, with relay agent information (82) after
+// all others (RFC 3046 §2.1).
+func (e optionEntry) before(o optionEntry) bool {
+	const agentInfo = 82
+	if (e.code == agentInfo) != (o.code == agentInfo) {
+		return o.code == agentInfo
+	}
+	return e.code < o.code
 }
 
 func appendOption(b []byte, code uint8, v []byte) []byte {

@@ -34,6 +34,12 @@ func TestAppendReplyMatchesLibrary(t *testing.T) {
 			m.ServerHostName = "tftp.example.net"
 			m.BootFileName = "pxelinux.0"
 		}},
+		{name: "more options than the encoder's stack holds", modify: func(m *dhcpv4.DHCPv4) {
+			for code := 100; code < 140; code++ {
+				m.Options[uint8(code)] = []byte{byte(code)}
+			}
+			m.Options[82] = []byte{1, 1, 'p'}
+		}},
 		{name: "no hardware address", modify: func(m *dhcpv4.DHCPv4) { m.ClientHWAddr = nil }},
 	}
 	for _, tt := range tests {
