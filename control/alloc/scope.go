@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -277,7 +278,8 @@ func (s *Scope) setState(i int32, st slotState) {
 }
 
 // setKey associates slot i with client k ("" for none), dropping the old
-// client's map entry if it pointed here.
+// client's map entry if it pointed here. The slot and the client index
+// keep k: it must not alias a caller's buffer (see ownKey).
 func (s *Scope) setKey(i int32, k ClientKey) {
 	sl := &s.slots[i]
 	if sl.key == k && k != "" {
@@ -294,6 +296,21 @@ func (s *Scope) setKey(i int32, k ClientKey) {
 	if k != "" {
 		s.clients[k] = i
 	}
+}
+
+// ownKey returns client k's key as slot i may keep it. given is the key
+// the caller set in Client.Key, a string the scope may keep; when it is
+// empty, k was computed into a buffer that is reused (Client.key) and is
+// replaced by the slot's own string when that already holds k, else by a
+// copy.
+func (s *Scope) ownKey(i int32, k, given ClientKey) ClientKey {
+	if given != "" {
+		return given
+	}
+	if have := s.slots[i].key; have == k {
+		return have
+	}
+	return ClientKey(strings.Clone(string(k)))
 }
 
 // clientSlot returns the slot associated with client k.
@@ -381,7 +398,8 @@ func (s *Scope) usableBy(i int32, k ClientKey) bool {
 // Offer chooses an address for c and holds it for the offer hold. See the
 // package documentation for the order of preference.
 func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr, error) {
-	c, err := c.withKey()
+	var kb keyBuf
+	k, err := c.key(&kb)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("offer: %w", err)
 	}
@@ -392,16 +410,16 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 	s.expireLocked(now, t)
 	if hasRes {
 		i := s.slotOrAdd(addrU32(s.reservations[res].IP))
-		if s.usableBy(i, c.Key) {
+		if s.usableBy(i, k) {
 			if s.slots[i].state != stActive {
-				s.hold(i, c.Key, t)
+				s.hold(i, k, c.Key, t)
 			}
 			return s.reservations[res].IP, nil
 		}
 		// Held by another client (a lease from before the reservation, or
 		// declined): serve c dynamically until it is free.
 	}
-	if i, ok := s.clientSlot(c.Key); ok {
+	if i, ok := s.clientSlot(k); ok {
 		sl := &s.slots[i]
 		switch {
 		case sl.flags != 0:
@@ -409,8 +427,8 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 			// outside the pools): give it another.
 		case sl.state == stActive:
 			return s.addrOf(i), nil
-		case sl.state == stOffered && s.mayAllocate(sl.own), s.takable(i, c.Key):
-			s.hold(i, c.Key, t)
+		case sl.state == stOffered && s.mayAllocate(sl.own), s.takable(i, k):
+			s.hold(i, k, c.Key, t)
 			return s.addrOf(i), nil
 		}
 	}
@@ -419,8 +437,8 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 		return netip.Addr{}, ErrNoNewBindings
 	}
 	if requested.Is4() {
-		if i, ok := s.poolSlot(addrU32(requested)); ok && s.takable(i, c.Key) {
-			s.hold(i, c.Key, t)
+		if i, ok := s.poolSlot(addrU32(requested)); ok && s.takable(i, k) {
+			s.hold(i, k, c.Key, t)
 			return requested, nil
 		}
 	}
@@ -432,7 +450,7 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 		s.exhausted++
 		return netip.Addr{}, ErrNoAddrAvail
 	}
-	s.hold(i, c.Key, t)
+	s.hold(i, k, c.Key, t)
 	return s.addrOf(i), nil
 }
 
@@ -482,9 +500,10 @@ func (s *Scope) nextFree() int32 {
 	return s.lists[other+listRecycled].head
 }
 
-// hold makes slot i an offer to k until now+offerHold. Any other offer held
-// for k is released: a client holds at most one offer.
-func (s *Scope) hold(i int32, k ClientKey, now int64) {
+// hold makes slot i an offer to k until now+offerHold (given: see
+// ownKey). Any other offer held for k is released: a client holds at most
+// one offer.
+func (s *Scope) hold(i int32, k, given ClientKey, now int64) {
 	if j, ok := s.clientSlot(k); ok && j != i {
 		s.cancelOffer(j, k)
 	}
@@ -496,7 +515,7 @@ func (s *Scope) hold(i int32, k ClientKey, now int64) {
 	if sl.key != k {
 		s.dropRecord(i) // the previous client's expired lease: it loses its affinity
 	}
-	s.setKey(i, k)
+	s.setKey(i, s.ownKey(i, k, given))
 	s.setState(i, stOffered)
 	sl.heldUntil = addNanos(now, s.offerHold)
 	s.queueOffer(i)
@@ -520,7 +539,8 @@ func addNanos(t int64, d time.Duration) int64 {
 // If c held a lease on another address, that lease is ended: the next
 // Expire returns it as Expired.
 func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time) (lease.Lease, error) {
-	c, err := c.withKey()
+	var kb keyBuf
+	k, err := c.key(&kb)
 	if err != nil {
 		return lease.Lease{}, fmt.Errorf("request %v: %w", ip, err)
 	}
@@ -539,12 +559,12 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 	var i int32
 	if hasRes && s.reservations[res].IP == ip {
 		i = s.slotOrAdd(a)
-		if !s.usableBy(i, c.Key) {
+		if !s.usableBy(i, k) {
 			return lease.Lease{}, fmt.Errorf("reserved address %v is held by another client or declined: %w", ip, ErrNotAvailable)
 		}
 	} else {
 		if hasRes {
-			if j, ok := s.slotOf(addrU32(s.reservations[res].IP)); !ok || s.usableBy(j, c.Key) {
+			if j, ok := s.slotOf(addrU32(s.reservations[res].IP)); !ok || s.usableBy(j, k) {
 				return lease.Lease{}, fmt.Errorf("client has reservation %v, not %v: %w", s.reservations[res].IP, ip, ErrNotAvailable)
 			}
 		}
@@ -560,9 +580,9 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 			return lease.Lease{}, fmt.Errorf("%v is excluded from the pools: %w", ip, ErrNotAvailable)
 		case sl.state == stDeclined:
 			return lease.Lease{}, fmt.Errorf("%v was declined and is held until %v: %w", ip, sl.rec.Expiry, ErrNotAvailable)
-		case !s.usableBy(i, c.Key):
+		case !s.usableBy(i, k):
 			return lease.Lease{}, fmt.Errorf("%v is held by another client: %w", ip, ErrNotAvailable)
-		case sl.state == stFree && !s.takable(i, c.Key), sl.state == stOffered && !s.mayAllocate(sl.own):
+		case sl.state == stFree && !s.takable(i, k), sl.state == stOffered && !s.mayAllocate(sl.own):
 			return lease.Lease{}, fmt.Errorf("%v: %s: %w", ip, s.whyNotOurs(i), ErrNotAvailable)
 		}
 	}
@@ -570,15 +590,16 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 	if hasRes && s.reservations[res].Hostname != "" {
 		hostname = s.reservations[res].Hostname
 	}
-	return s.bind(i, c, hostname, leaseTime, now, t), nil
+	return s.bind(i, c, k, hostname, leaseTime, now, t), nil
 }
 
-// bind makes slot i c's Active lease and returns a copy of it.
-func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration, now time.Time, t int64) lease.Lease {
-	if j, ok := s.clientSlot(c.Key); ok && j != i {
+// bind makes slot i the Active lease of c, whose key is k, and returns a
+// copy of it.
+func (s *Scope) bind(i int32, c Client, k ClientKey, hostname string, leaseTime time.Duration, now time.Time, t int64) lease.Lease {
+	if j, ok := s.clientSlot(k); ok && j != i {
 		switch s.slots[j].state {
 		case stOffered:
-			s.cancelOffer(j, c.Key)
+			s.cancelOffer(j, k)
 		case stActive:
 			// One lease per client: the old one ends now, by this
 			// transaction of its client. Its cltt says so, which lets a
@@ -591,7 +612,7 @@ func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration
 	sl := &s.slots[i]
 	s.unlink(i)
 	rec := sl.rec
-	if rec == nil || sl.key != c.Key {
+	if rec == nil || sl.key != k {
 		rec = s.newRecord(i)
 	}
 	if rec.State != lease.StateActive || rec.Start.IsZero() {
@@ -606,7 +627,7 @@ func (s *Scope) bind(i int32, c Client, hostname string, leaseTime time.Duration
 	rec.Hostname = hostname
 	rec.Expiry = now.Add(leaseTime)
 	rec.Updated = now
-	s.setKey(i, c.Key)
+	s.setKey(i, s.ownKey(i, k, c.Key))
 	s.setState(i, stActive)
 	s.schedule(i, addNanos(t, leaseTime))
 	return *rec
@@ -655,13 +676,14 @@ func keepOrClone(old, b []byte) []byte {
 // Release ends c's lease on ip (DHCPRELEASE). The address becomes free and
 // remembers c, so c gets it back while nobody else took it.
 func (s *Scope) Release(c Client, ip netip.Addr, now time.Time) (lease.Lease, bool) {
-	c, err := c.withKey()
+	var kb keyBuf
+	k, err := c.key(&kb)
 	if err != nil {
 		return lease.Lease{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.heldSlot(c.Key, ip, false)
+	i, ok := s.heldSlot(k, ip, false)
 	if !ok {
 		return lease.Lease{}, false
 	}
@@ -694,13 +716,14 @@ func (s *Scope) heldSlot(k ClientKey, ip netip.Addr, offers bool) (int32, bool) 
 // hold (DHCPDECLINE: the client found it in use). The returned lease keeps
 // the declining client's identity for the operator.
 func (s *Scope) Decline(c Client, ip netip.Addr, now time.Time) (lease.Lease, bool) {
-	c, err := c.withKey()
+	var kb keyBuf
+	k, err := c.key(&kb)
 	if err != nil {
 		return lease.Lease{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.heldSlot(c.Key, ip, true)
+	i, ok := s.heldSlot(k, ip, true)
 	if !ok {
 		return lease.Lease{}, false
 	}

@@ -507,12 +507,12 @@ func (s *Scope) leaseTime(req *Request) time.Duration {
 }
 
 // clientOf extracts the client's identity: option 61 when present, else
-// chaddr, with the relay's circuit id for circuit-id reservations.
+// chaddr, with the relay's circuit id for circuit-id reservations. Key is
+// left to the allocator, which derives it from these without allocating.
 func clientOf(req *Request) alloc.Client {
 	m := req.Msg
 	cid := req.opts.clientID
 	c := alloc.Client{
-		Key:      alloc.KeyOf(cid, uint8(m.HWType), m.ClientHWAddr),
 		ClientID: cid,
 		HWType:   uint8(m.HWType),
 		HWAddr:   m.ClientHWAddr,
