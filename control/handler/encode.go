@@ -2,6 +2,7 @@ package handler
 
 import (
 	"encoding/binary"
+	mathbits "math/bits"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -39,46 +40,39 @@ func AppendReply(buf []byte, m *dhcpv4.DHCPv4) []byte {
 	b = append(b, file[:]...)
 	b = append(b, magicCookie[:]...)
 
-	// One pass over the map, then the entries in code order with relay
-	// agent information last: a reply carries a dozen options or so, so
-	// an insertion sort on the stack beats a lookup per code.
-	var stack [32]optionEntry
-	entries := stack[:0]
+	// One pass over the map, then the options in code order with relay
+	// agent information last: the codes present are a bit set walked in
+	// order, so there is no lookup per code and no sort.
+	const agentInfo = 82
+	var stack [32][]byte
+	values := stack[:0]
+	var present codeSet
+	var at [256]uint8 // index in values by code
 	for code, v := range m.Options {
 		if code == 0 || code == 255 {
 			continue // pad and end are not options (ToBytes leaves them out too)
 		}
-		entries = append(entries, optionEntry{code: code, value: v})
+		present.add(code)
+		at[code] = uint8(len(values)) // at most 254 codes
+		values = append(values, v)
 	}
-	for i := 1; i < len(entries); i++ {
-		for j := i; j > 0 && entries[j].before(entries[j-1]); j-- {
-			entries[j], entries[j-1] = entries[j-1], entries[j]
+	agent := present.has(agentInfo)
+	present[agentInfo>>6] &^= 1 << (agentInfo & 63)
+	for w, bits := range present {
+		for bits != 0 {
+			code := uint8(w<<6 + mathbits.TrailingZeros64(bits))
+			bits &= bits - 1
+			b = appendOption(b, code, values[at[code]])
 		}
 	}
-	for _, e := range entries {
-		b = appendOption(b, e.code, e.value)
+	if agent {
+		b = appendOption(b, agentInfo, values[at[agentInfo]])
 	}
 	b = append(b, 255)
 	for len(b) < minReplyLen {
 		b = append(b, 0)
 	}
 	return b
-}
-
-// optionEntry is one option of a reply being encoded.
-type optionEntry struct {
-	code  uint8
-	value []byte
-}
-
-// before orders options by code, with relay agent information (82) after
-// all others (RFC 3046 §2.1).
-func (e optionEntry) before(o optionEntry) bool {
-	const agentInfo = 82
-	if (e.code == agentInfo) != (o.code == agentInfo) {
-		return o.code == agentInfo
-	}
-	return e.code < o.code
 }
 
 func appendOption(b []byte, code uint8, v []byte) []byte {
