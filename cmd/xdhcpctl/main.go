@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,7 +115,11 @@ func (c cli) status(ctx context.Context) error {
 		(time.Duration(st.UptimeSeconds) * time.Second).String(), st.ServerID)
 	fmt.Fprintf(c.out, "config %s, loaded %s\n", st.Config, st.LoadedAt.Format(time.RFC3339))
 	for _, i := range st.Interfaces {
-		fmt.Fprintf(c.out, "interface %s: %s\n", i.Name, i.Dataplane)
+		fmt.Fprintf(c.out, "interface %s: %s, receive %s", i.Name, i.Dataplane, cmp.Or(i.Receive, "udp"))
+		if a := i.AFXDP; a != nil {
+			fmt.Fprintf(c.out, " (%d queues, %s; %d requests in, %d replies out)", a.Queues, a.Mode, a.Received, a.Sent)
+		}
+		fmt.Fprintln(c.out)
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SCOPE\tTOTAL\tFREE\tACTIVE\tOFFERED\tDECLINED\tRESERVED\tUSED\tEXHAUSTED\t")

@@ -76,8 +76,9 @@ func TestCommands(t *testing.T) {
 		switch req.Command {
 		case api.CmdStatus:
 			return api.Response{Data: data(t, api.Status{Version: "v1", ServerID: "192.0.2.1",
-				Interfaces: []api.InterfaceStatus{{Name: "eth1", Dataplane: "xdp-native"}},
-				Scopes:     []api.ScopeStatus{{Subnet: "192.0.2.0/24", Total: 100, Free: 90, Active: 10, Utilization: 0.1}}})}
+				Interfaces: []api.InterfaceStatus{{Name: "eth1", Dataplane: "xdp-native", Receive: "afxdp",
+					AFXDP: &api.AFXDPStatus{Queues: 1, Mode: "copy mode", Received: 7, Sent: 5}}},
+				Scopes: []api.ScopeStatus{{Subnet: "192.0.2.0/24", Total: 100, Free: 90, Active: 10, Utilization: 0.1}}})}
 		case api.CmdLeases:
 			return api.Response{Data: data(t, []api.Lease{{IP: "192.0.2.100", State: "active", HWAddress: "02:00:00:00:00:01",
 				Hostname: "laptop", Expiry: expiry, Scope: "192.0.2.0/24"}})}
@@ -118,7 +119,7 @@ func TestCommands(t *testing.T) {
 		wantErr string
 		wantReq api.Request
 	}{
-		{name: "status", args: []string{"status"}, want: []string{"server id 192.0.2.1", "interface eth1: xdp-native", "192.0.2.0/24", "10.0%"},
+		{name: "status", args: []string{"status"}, want: []string{"server id 192.0.2.1", "interface eth1: xdp-native, receive afxdp (1 queues, copy mode; 7 requests in, 5 replies out)", "192.0.2.0/24", "10.0%"},
 			wantReq: api.Request{Command: api.CmdStatus}},
 		{name: "status json", args: []string{"--json", "status"}, want: []string{`"server-id": "192.0.2.1"`}},
 		{name: "leases with filters", args: []string{"leases", "--mac", "02:00:00:00:00:01", "--scope", "192.0.2.0/24"},

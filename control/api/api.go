@@ -55,6 +55,20 @@ type Status struct {
 type InterfaceStatus struct {
 	Name      string `json:"name"`
 	Dataplane string `json:"dataplane"` // xdp-native, xdp-generic, or go-filter
+	// Receive is how requests reach the control plane: "afxdp" (AF_XDP
+	// sockets, with the UDP socket for what the program leaves to the
+	// stack) or "udp".
+	Receive string `json:"receive"`
+	// AFXDP describes the AF_XDP sockets when Receive is afxdp.
+	AFXDP *AFXDPStatus `json:"afxdp,omitempty"`
+}
+
+// AFXDPStatus is an interface's AF_XDP sockets.
+type AFXDPStatus struct {
+	Queues   int    `json:"queues"`   // sockets, one per receive queue
+	Mode     string `json:"mode"`     // copy mode or zero-copy, need_wakeup
+	Received uint64 `json:"received"` // requests received through them
+	Sent     uint64 `json:"sent"`     // replies sent through them
 }
 
 // ScopeStatus is one scope's pool use.

@@ -116,7 +116,7 @@ func (s *Server) Status() api.Status {
 		LoadedAt:      s.loadedAt,
 	}
 	for _, ifc := range s.ifaces {
-		st.Interfaces = append(st.Interfaces, api.InterfaceStatus{Name: ifc.name, Dataplane: ifc.mode})
+		st.Interfaces = append(st.Interfaces, ifc.status())
 	}
 	for _, sc := range s.h.Scopes() {
 		st.Scopes = append(st.Scopes, scopeStatus(sc))

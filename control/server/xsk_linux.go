@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/control/api"
 	"github.com/xdhcp/xdhcp/internal/config"
 	"github.com/xdhcp/xdhcp/internal/xsk"
 )
@@ -124,6 +125,21 @@ func (p *xskPort) close() {
 	for _, q := range p.queues {
 		_ = q.sock.Close()
 	}
+}
+
+// status is the interface's line in `xdhcpctl status`.
+func (ifc *iface) status() api.InterfaceStatus {
+	st := api.InterfaceStatus{Name: ifc.name, Dataplane: ifc.mode, Receive: "udp"}
+	if ifc.xsk == nil {
+		return st
+	}
+	st.Receive = "afxdp"
+	st.AFXDP = &api.AFXDPStatus{Queues: len(ifc.xsk.queues), Mode: ifc.xsk.queues[0].sock.Mode().String()}
+	for _, q := range ifc.xsk.queues {
+		st.AFXDP.Received += q.received.Load()
+		st.AFXDP.Sent += q.sent.Load()
+	}
+	return st
 }
 
 // xskInbox is a worker's view of a shared AF_XDP queue: it takes up to a

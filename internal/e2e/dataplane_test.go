@@ -9,14 +9,16 @@ import (
 
 // TestDataplaneModes serves one client with the XDP program attached
 // (auto picks native on veth) and with XDP off, where the Go filter
-// stands in, and checks xdhcpctl reports the mode in use.
+// stands in, and checks xdhcpctl reports the mode in use and the receive
+// path: AF_XDP behind XDP (its counters moved by the client's exchange),
+// the UDP socket without.
 func TestDataplaneModes(t *testing.T) {
 	tests := []struct {
-		mode, wantPrefix string
+		mode, wantPrefix, receive string
 	}{
-		{"auto", "xdp-"},
-		{"generic", "xdp-generic"},
-		{"off", "go-filter"},
+		{"auto", "xdp-", "afxdp"},
+		{"generic", "xdp-generic", "afxdp"},
+		{"off", "go-filter", "udp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -39,6 +41,16 @@ func TestDataplaneModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkClientLease(t, got, time.Hour)
+			st, err = d.Status(ctx)
+			mustDo(t, err)
+			ifc := st.Interfaces[0]
+			if ifc.Receive != tt.receive {
+				t.Errorf("receive path %q, want %q", ifc.Receive, tt.receive)
+			}
+			// udhcpc's DISCOVER and REQUEST in, OFFER and ACK out.
+			if a := ifc.AFXDP; tt.receive == "afxdp" && (a == nil || a.Received < 2 || a.Sent < 2) {
+				t.Errorf("AF_XDP counters %+v, want the client's 2 requests in and 2 replies out", a)
+			}
 		})
 	}
 }
