@@ -81,6 +81,7 @@ type server struct {
 	replies  *ReplyPool
 	buf      []byte
 	now      time.Time
+	decoded  bool // answer with HandleDecoded instead of Handle
 }
 
 func newBenchServer(tb testing.TB) *server {
@@ -95,7 +96,12 @@ func (s *server) serve(tb testing.TB, wire []byte) (Outcome, netip.Addr) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res := s.h.Handle(Request{Msg: &d.Msg, Link: ispLink, Now: s.now})
+	var res Result
+	if s.decoded {
+		res = s.h.HandleDecoded(d, ispLink, s.now)
+	} else {
+		res = s.h.Handle(Request{Msg: &d.Msg, Link: ispLink, Now: s.now})
+	}
 	var yi netip.Addr
 	if res.Reply != nil {
 		s.buf = AppendReply(s.buf, res.Reply)
@@ -152,7 +158,20 @@ func boundServer(b *testing.B) (*server, *traffic) {
 //     the clock, whenever every client has been through);
 //   - bound: each client already holds its lease, as after a restart of
 //     the client.
-func BenchmarkDORA(b *testing.B) {
+func BenchmarkDORA(b *testing.B) { benchDORA(b, false) }
+
+// BenchmarkDORADecoded is BenchmarkDORA with Handler.HandleDecoded.
+func BenchmarkDORADecoded(b *testing.B) { benchDORA(b, true) }
+
+// BenchmarkRenew measures one RENEWING REQUEST (decode, handle, encode
+// the ACK) per op, for 60,000 distinct clients holding leases in a /16
+// scope.
+func BenchmarkRenew(b *testing.B) { benchRenew(b, false) }
+
+// BenchmarkRenewDecoded is BenchmarkRenew with Handler.HandleDecoded.
+func BenchmarkRenewDecoded(b *testing.B) { benchRenew(b, true) }
+
+func benchDORA(b *testing.B, decoded bool) {
 	b.Run("new", func(b *testing.B) {
 		tr := newTraffic()
 		var s *server
@@ -162,6 +181,7 @@ func BenchmarkDORA(b *testing.B) {
 			if n%benchClients == 0 {
 				b.StopTimer()
 				s = newBenchServer(b)
+				s.decoded = decoded
 				b.StartTimer()
 			}
 			s.dora(b, tr, n%benchClients)
@@ -169,6 +189,7 @@ func BenchmarkDORA(b *testing.B) {
 	})
 	b.Run("bound", func(b *testing.B) {
 		s, tr := boundServer(b)
+		s.decoded = decoded
 		b.ReportAllocs()
 		b.ResetTimer()
 		for n := 0; b.Loop(); n++ {
@@ -177,11 +198,9 @@ func BenchmarkDORA(b *testing.B) {
 	})
 }
 
-// BenchmarkRenew measures one RENEWING REQUEST (decode, handle, encode
-// the ACK) per op, for 60,000 distinct clients holding leases in a /16
-// scope.
-func BenchmarkRenew(b *testing.B) {
+func benchRenew(b *testing.B, decoded bool) {
 	s, tr := boundServer(b)
+	s.decoded = decoded
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; b.Loop(); n++ {

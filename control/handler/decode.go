@@ -9,6 +9,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/xdhcp/xdhcp/control/lease"
 )
 
 // bootpHeaderLen is the fixed BOOTP header before the vendor area (RFC 951).
@@ -28,7 +30,13 @@ type Decoded struct {
 
 	addrs  [4][net.IPv4len]byte // ciaddr, yiaddr, siaddr, giaddr
 	chaddr [16]byte
-	values []byte // option values, back to back
+	values []byte     // option values, back to back
+	opts   reqOptions // the options the handler reads, found while decoding
+
+	// Storage for what Handler.HandleDecoded returns, so that answering
+	// does not allocate: the reply's yiaddr and the lease to persist.
+	yiaddr [net.IPv4len]byte
+	lease  lease.Lease
 }
 
 // RequestPool decodes requests into recycled Decoded values, so that the
@@ -84,6 +92,7 @@ func (d *Decoded) decode(b []byte) error {
 
 	opts := d.Msg.Options
 	clear(opts)
+	d.opts = reqOptions{}
 	m := &d.Msg
 	*m = dhcpv4.DHCPv4{
 		OpCode:     dhcpv4.OpcodeType(b[0]),
@@ -129,6 +138,7 @@ func (d *Decoded) decodeOptions(area []byte) error {
 	opts := d.Msg.Options
 	d.values = append(d.values[:0], area...) // never grows again below: values are sub-slices
 	vals := d.values
+	var seen codeSet
 	for i := 0; i < len(vals); {
 		code := vals[i]
 		i++
@@ -148,14 +158,15 @@ func (d *Decoded) decodeOptions(area []byte) error {
 		}
 		v := vals[i : i+n : i+n]
 		i += n
-		if old, seen := opts[code]; seen {
-			opts[code] = append(old[:len(old):len(old)], v...) // a fresh slice: the arena is not appended to
-			continue
-		}
-		if n == 0 {
+		if seen.has(code) {
+			old := opts[code]
+			v = append(old[:len(old):len(old)], v...) // a fresh slice: the arena is not appended to
+		} else if n == 0 {
 			v = nil
 		}
+		seen.add(code)
 		opts[code] = v
+		d.opts.set(code, v)
 	}
 	return io.ErrUnexpectedEOF // no end option
 }

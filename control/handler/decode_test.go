@@ -111,6 +111,11 @@ func checkDecodeMatches(t *testing.T, pool *RequestPool, b []byte) {
 			t.Fatal("decoded message encodes differently from the library's")
 		}
 	}
+	// HandleDecoded reads the options the decoder found; Handle scans the
+	// map: the two must see the same.
+	if scanned := scanOptions(&d.Msg); !reflect.DeepEqual(d.opts, scanned) {
+		t.Fatalf("options found while decoding %+v, in the map %+v", d.opts, scanned)
+	}
 	pool.Put(d)
 }
 

@@ -32,4 +32,12 @@
 //     an ACK with options only.
 //   - BOOTP (no message type option): answered from a reservation or the
 //     pool when the scope's protocol allows bootp.
+//
+// # The hot path
+//
+// RequestPool decodes datagrams into recycled messages and ReplyPool
+// recycles replies; AppendReply encodes a reply into a reused buffer.
+// HandleDecoded answers a message RequestPool decoded without a pass over
+// its option map and without allocating for a known client: the Result's
+// lease and the reply's yiaddr live in the Decoded until it is given back.
 package handler

@@ -121,15 +121,60 @@ func goldenSteps() []goldenStep {
 }
 
 // TestRepliesMatchGolden runs goldenSteps through one handler, recycling
-// each reply as the server does, and compares every reply's wire bytes
-// with the pinned ones.
+// each reply and request as the server does, and compares every reply's
+// wire bytes with the pinned ones, for Handle and for HandleDecoded.
 func TestRepliesMatchGolden(t *testing.T) {
-	pool := new(ReplyPool)
-	h := newISPHandler(t, zaptest.NewLogger(t), pool)
-	var got bytes.Buffer
+	_, wantLeases := runGolden(t, false)
+	if len(wantLeases) == 0 {
+		t.Fatal("the golden steps bind no lease")
+	}
+	for _, mode := range []string{"Handle", "HandleDecoded"} {
+		t.Run(mode, func(t *testing.T) {
+			got, leases := runGolden(t, mode == "HandleDecoded")
+			compareGolden(t, strings.Join(leases, "\n"), strings.Join(wantLeases, "\n"))
+			if *updateGolden {
+				if mode != "Handle" {
+					return
+				}
+				if err := os.MkdirAll(filepath.Dir(goldenFile), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(goldenFile, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(goldenFile)
+			if err != nil {
+				t.Fatalf("%v (run with -update-golden to create it)", err)
+			}
+			compareGolden(t, string(got), string(want))
+		})
+	}
+}
+
+// runGolden returns one line per golden step: its name, the outcome and
+// the reply's wire bytes in hex ("-" for none); and the leases to persist.
+// Decoded requests go back to their pool once the reply is encoded, as
+// the server does.
+func runGolden(t *testing.T, decoded bool) (replies []byte, leases []string) {
+	replyPool := new(ReplyPool)
+	var requests RequestPool
+	h := newISPHandler(t, zaptest.NewLogger(t), replyPool)
+	var out bytes.Buffer
 	for k, st := range goldenSteps() {
 		now := t0.Add(time.Duration(k) * time.Second)
-		res := h.Handle(Request{Msg: st.req, Link: st.link, Now: now})
+		var res Result
+		var d *Decoded
+		if decoded {
+			var err error
+			if d, err = requests.Decode(st.req.ToBytes()); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			res = h.HandleDecoded(d, st.link, now)
+		} else {
+			res = h.Handle(Request{Msg: st.req, Link: st.link, Now: now})
+		}
 		wire := "-"
 		if res.Reply != nil {
 			b := res.Reply.ToBytes()
@@ -137,24 +182,15 @@ func TestRepliesMatchGolden(t *testing.T) {
 				t.Errorf("%s: AppendReply differs from ToBytes\n got %x\nwant %x", st.name, enc, b)
 			}
 			wire = hex.EncodeToString(b)
-			pool.Put(res.Reply)
+			replyPool.Put(res.Reply)
 		}
-		fmt.Fprintf(&got, "%s\t%s\t%s\n", st.name, res.Outcome, wire)
-	}
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(goldenFile), 0o755); err != nil {
-			t.Fatal(err)
+		if res.Lease != nil {
+			leases = append(leases, fmt.Sprintf("%s: %+v", st.name, *res.Lease))
 		}
-		if err := os.WriteFile(goldenFile, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
+		requests.Put(d)
+		fmt.Fprintf(&out, "%s\t%s\t%s\n", st.name, res.Outcome, wire)
 	}
-	want, err := os.ReadFile(goldenFile)
-	if err != nil {
-		t.Fatalf("%v (run with -update-golden to create it)", err)
-	}
-	compareGolden(t, got.String(), string(want))
+	return out.Bytes(), leases
 }
 
 // compareGolden reports the first differing step by name, with both replies.

@@ -166,7 +166,8 @@ type Request struct {
 	Link int // interface index it arrived on
 	Now  time.Time
 
-	opts reqOptions // Msg's options the handler reads, set by Handle
+	opts    reqOptions // Msg's options the handler reads
+	decoded *Decoded   // Msg's Decoded when handled by HandleDecoded: storage for the Result
 }
 
 // Result is what to do about a request: persist Lease (when non-nil) and
@@ -247,25 +248,40 @@ func (h *Handler) ServerID() netip.Addr { return h.serverID }
 
 // Handle decides the answer to one message.
 func (h *Handler) Handle(req Request) Result {
+	req.opts = scanOptions(req.Msg)
+	req.decoded = nil
+	return h.handle(&req)
+}
+
+// HandleDecoded decides the answer to a message that RequestPool.Decode
+// decoded, as Handle does, using what the decoder already found: the
+// options it reads need no pass over the option map, and the Result's
+// lease and the reply's yiaddr live in d instead of new allocations. They
+// are valid until d is given back to the pool or handled again.
+func (h *Handler) HandleDecoded(d *Decoded, link int, now time.Time) Result {
+	req := Request{Msg: &d.Msg, Link: link, Now: now, opts: d.opts, decoded: d}
+	return h.handle(&req)
+}
+
+func (h *Handler) handle(req *Request) Result {
 	m := req.Msg
 	if m.OpCode != dhcpv4.OpcodeBootRequest || len(m.ClientHWAddr) == 0 {
 		return Result{Outcome: DropMalformed}
 	}
-	req.opts = scanOptions(m)
 	if !req.opts.hasType {
-		return h.bootp(&req)
+		return h.bootp(req)
 	}
 	switch req.opts.messageType() {
 	case dhcpv4.MessageTypeDiscover:
-		return h.discover(&req)
+		return h.discover(req)
 	case dhcpv4.MessageTypeRequest:
-		return h.request(&req)
+		return h.request(req)
 	case dhcpv4.MessageTypeRelease:
-		return h.release(&req)
+		return h.release(req)
 	case dhcpv4.MessageTypeDecline:
-		return h.decline(&req)
+		return h.decline(req)
 	case dhcpv4.MessageTypeInform:
-		return h.inform(&req)
+		return h.inform(req)
 	}
 	return Result{Outcome: DropUnknownType}
 }
@@ -353,6 +369,28 @@ func (h *Handler) request(req *Request) Result {
 	return Result{Outcome: DropMalformed}
 }
 
+// keep returns l where the Result may point to it: in the request's
+// Decoded when there is one, else in a new allocation.
+func (req *Request) keep(l lease.Lease) *lease.Lease {
+	if d := req.decoded; d != nil {
+		d.lease = l
+		return &d.lease
+	}
+	p := new(lease.Lease) // only here: l itself stays on the stack
+	*p = l
+	return p
+}
+
+// yourIP returns a as the reply's yiaddr, stored in the request's Decoded
+// when there is one.
+func (req *Request) yourIP(a netip.Addr) net.IP {
+	if d := req.decoded; d != nil {
+		d.yiaddr = a.As4()
+		return d.yiaddr[:]
+	}
+	return ip(a)
+}
+
 // scopeAmong returns the candidate scope holding a, or nil.
 func (h *Handler) scopeAmong(cands []*Scope, a netip.Addr) *Scope {
 	for _, s := range cands {
@@ -392,7 +430,7 @@ func (h *Handler) bind(req *Request, c alloc.Client, s *Scope, ip netip.Addr, re
 		return Result{Outcome: Naked, Reply: h.nak(req), Scope: s}
 	}
 	reply := h.reply(req, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now), reserved)
-	return Result{Outcome: Acked, Reply: reply, Lease: &l, Scope: s}
+	return Result{Outcome: Acked, Reply: reply, Lease: req.keep(l), Scope: s}
 }
 
 func (h *Handler) release(req *Request) Result {
@@ -429,7 +467,7 @@ func (h *Handler) unbind(req *Request, ip netip.Addr, ok bool, outcome Outcome,
 	if !ok {
 		return Result{Outcome: DropUnknownBinding, Scope: s}
 	}
-	return Result{Outcome: outcome, Lease: &l, Scope: s}
+	return Result{Outcome: outcome, Lease: req.keep(l), Scope: s}
 }
 
 func (h *Handler) inform(req *Request) Result {
@@ -476,7 +514,7 @@ func (h *Handler) bootp(req *Request) Result {
 		if err != nil {
 			continue
 		}
-		return Result{Outcome: BootpReplied, Reply: h.bootReply(req, s, ip, reserved), Lease: &l, Scope: s}
+		return Result{Outcome: BootpReplied, Reply: h.bootReply(req, s, ip, reserved), Lease: req.keep(l), Scope: s}
 	}
 	if !served {
 		return Result{Outcome: DropProtocol}

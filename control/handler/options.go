@@ -41,26 +41,31 @@ const (
 func scanOptions(m *dhcpv4.DHCPv4) reqOptions {
 	var o reqOptions
 	for code, v := range m.Options {
-		switch code {
-		case optMessageType:
-			o.hasType, o.msgType = true, v
-		case optRequestedIP:
-			o.requested = v
-		case optServerID:
-			o.serverID = v
-		case optLeaseTime:
-			o.leaseTime = v
-		case optClientID:
-			o.clientID = v
-		case optAgentInfo:
-			o.agentInfo = v
-		case optParamList:
-			o.prl = v
-		case optHostName:
-			o.hostname = v
-		}
+		o.set(code, v)
 	}
 	return o
+}
+
+// set records option code's value if the handler reads it.
+func (o *reqOptions) set(code uint8, v []byte) {
+	switch code {
+	case optMessageType:
+		o.hasType, o.msgType = true, v
+	case optRequestedIP:
+		o.requested = v
+	case optServerID:
+		o.serverID = v
+	case optLeaseTime:
+		o.leaseTime = v
+	case optClientID:
+		o.clientID = v
+	case optAgentInfo:
+		o.agentInfo = v
+	case optParamList:
+		o.prl = v
+	case optHostName:
+		o.hostname = v
+	}
 }
 
 // messageType is option 53 as dhcpv4.(*DHCPv4).MessageType reads it: one

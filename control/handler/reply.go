@@ -22,7 +22,7 @@ func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr n
 	opts := r.Options
 	opts[optMessageType] = h.typeValue(typ)
 	if yiaddr.IsValid() {
-		r.YourIPAddr = ip(yiaddr)
+		r.YourIPAddr = req.yourIP(yiaddr)
 		times := s.leaseTimes(uint32(lt / time.Second))
 		opts[optLeaseTime] = times[0]
 		opts[optRenewTime] = times[1]
@@ -38,7 +38,7 @@ func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr n
 // no lease time, the configured options in the vendor area.
 func (h *Handler) bootReply(req *Request, s *Scope, yiaddr netip.Addr, reservedName string) *dhcpv4.DHCPv4 {
 	r := h.header(req)
-	r.YourIPAddr = ip(yiaddr)
+	r.YourIPAddr = req.yourIP(yiaddr)
 	r.ServerIPAddr = ip(h.serverID)
 	delete(r.Options, optServerID)
 	h.addConfigured(r, req, s, reservedName)
