@@ -142,3 +142,12 @@ func agentSubOptions(v []byte) (circuit, remote []byte) {
 	}
 	return subs[1], subs[2]
 }
+
+// MessageTypeOf returns m's message type as (*dhcpv4.DHCPv4).MessageType
+// does (MessageTypeNone unless option 53 is one byte), without the
+// allocations of the library's parser: for the send path, which looks at
+// every reply's type.
+func MessageTypeOf(m *dhcpv4.DHCPv4) dhcpv4.MessageType {
+	o := reqOptions{msgType: m.Options[optMessageType]}
+	return o.messageType()
+}
