@@ -270,9 +270,11 @@ func (s *Server) Run(ctx context.Context) error {
 		if ifc.xsk == nil {
 			continue
 		}
-		// At least two workers a queue, so one reads while another waits
-		// for its leases to be durable.
-		perQueue := max(2, workers/len(ifc.xsk.queues))
+		// Workers wait for their leases to be durable with a batch each;
+		// enough of them (xskWorkers an interface, at least two a queue)
+		// keep the rings drained through a commit's fsync at the rates
+		// AF_XDP reaches.
+		perQueue := max(2, max(workers, xskWorkers)/len(ifc.xsk.queues))
 		for _, q := range ifc.xsk.queues {
 			for range perQueue {
 				s.wg.Add(1)

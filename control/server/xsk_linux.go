@@ -30,8 +30,11 @@ type SocketRegistrar interface {
 
 const (
 	// xskRingSize is the entries of each AF_XDP ring; the UMEM of a queue
-	// holds twice as many 2 KiB frames (4 MiB).
-	xskRingSize = 1024
+	// holds twice as many 2 KiB frames (16 MiB). The RX ring holds 50 ms
+	// of requests at 80,000/s, through a slow commit.
+	xskRingSize = 4096
+	// xskWorkers is the fewest workers an interface with AF_XDP gets.
+	xskWorkers = 32
 	// xskMaxQueues bounds the queues of one interface given sockets.
 	xskMaxQueues = 16
 	// xskPoll is how long a worker waits for frames before it looks
