@@ -11,6 +11,8 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/control/handler"
 )
 
 // batchSize is how many datagrams one worker reads (recvmmsg) and sends
@@ -121,7 +123,7 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4) {
 	switch {
 	case !isZero(req.GatewayIPAddr):
 		o.addUDP(addr4(req.GatewayIPAddr), serverPort, reply)
-	case !isZero(req.ClientIPAddr) && reply.MessageType() != dhcpv4.MessageTypeNak:
+	case !isZero(req.ClientIPAddr) && handler.MessageTypeOf(reply) != dhcpv4.MessageTypeNak:
 		ci := addr4(req.ClientIPAddr)
 		if o.ifc.onLink(ci) && len(req.ClientHWAddr) == 6 {
 			// On the link: straight to the client's hardware address, as
@@ -131,7 +133,7 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4) {
 		} else {
 			o.addUDP(ci, clientPort, reply)
 		}
-	case req.IsBroadcast() || reply.MessageType() == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
+	case req.IsBroadcast() || handler.MessageTypeOf(reply) == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
 		o.addLink(netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, reply)
 	default:
 		o.addLink(addr4(reply.YourIPAddr), req.ClientHWAddr, reply)

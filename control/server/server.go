@@ -425,7 +425,7 @@ func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, n
 	s.metrics.received(msg)
 
 	s.mu.RLock()
-	res := s.h.Handle(handler.Request{Msg: msg, Link: ifc.index, Now: now})
+	res := s.h.HandleDecoded(d, ifc.index, now) // res.Lease lives in d, recycled after the batch's replies
 	s.mu.RUnlock()
 
 	s.metrics.outcome(res.Outcome)
