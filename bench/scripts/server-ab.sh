@@ -7,12 +7,18 @@
 # from /proc over the measured run. Needs root.
 #
 #   bench/scripts/server-ab.sh OLD_XDHCPD NEW_XDHCPD [RATE] [RUNS] [XDHCP_BENCH]
+#
+# OLD_YAML and NEW_YAML, when set, are appended to each side's
+# configuration: the same binary can be compared with itself under two
+# settings, e.g. NEW_YAML=$'dataplane:\n  afxdp: off'. GEN_IO picks the
+# generator's packet I/O (default afxdp, as the suite's).
 set -euo pipefail
 OLD=$1 NEW=$2 RATE=${3:-20000} RUNS=${4:-3} BENCH=${5:-./bin/xdhcp-bench}
+GEN_IO=${GEN_IO:-afxdp}
 DUR=6s
 tick=$(getconf CLK_TCK)
-one() { # one BINARY: prints "completed drops p50 p99 cpu_s"
-	local bin=$1 g=xab$$-gen s=xab$$-srv d sp
+one() { # one BINARY EXTRA_YAML: prints "completed drops p50 p99 cpu_s"
+	local bin=$1 extra=$2 g=xab$$-gen s=xab$$-srv d sp
 	d=$(mktemp -d)
 	# Stop xdhcpd and wait for it (it closes its lease store) before its
 	# namespace and data directory go.
@@ -34,6 +40,7 @@ scopes:
   - subnet: 10.99.0.0/16
     pools: ["10.99.1.0-10.99.254.255"]
     lease-time: 1h
+$extra
 Y
 	sleep 1
 	ip netns exec $s "$bin" --config $d/x.yaml >$d/log 2>&1 &
@@ -41,16 +48,17 @@ Y
 	sleep 1.5
 	local t0 t1 out
 	t0=$(awk '{print $14 + $15}' /proc/$sp/stat)
-	out=$(ip netns exec $g "$BENCH" run --iface gen0 --clients 60000 --rate "$RATE" --duration $DUR --scenario dora --progress off --json)
+	out=$(ip netns exec $g "$BENCH" run --iface gen0 --clients 60000 --rate "$RATE" --duration $DUR --scenario dora --progress off --io "$GEN_IO" --json)
 	t1=$(awk '{print $14 + $15}' /proc/$sp/stat)
 	echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; k=r["kinds"][0]; print("%.0f %.4f %d %d" % (k["completed_per_s"], k["drop_ratio"], k["p50_us"], k["p99_us"]), end=" ")'
 	echo "scale=2; ($t1 - $t0) / $tick" | bc
 }
 echo "binary,run,rate,completed_per_s,drop_ratio,p50_us,p99_us,server_cpu_s"
 for run in $(seq "$RUNS"); do
-	for b in "$OLD" "$NEW"; do
-		res=$(one "$b") # waits for the run's teardown too
+	for side in old new; do
+		if [ $side = old ]; then b=$OLD extra=${OLD_YAML:-}; else b=$NEW extra=${NEW_YAML:-}; fi
+		res=$(one "$b" "$extra") # waits for the run's teardown too
 		read -r c dr p50 p99 cpu <<<"$res"
-		echo "$b,$run,$RATE,$c,$dr,$p50,$p99,$cpu"
+		echo "$b${extra:+ ($(echo "$extra" | tr '\n' ' ' | sed 's/  */ /g'))},$run,$RATE,$c,$dr,$p50,$p99,$cpu"
 	done
 done
