@@ -272,8 +272,8 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		// Workers wait for their leases to be durable with a batch each;
 		// enough of them (xskWorkers an interface, at least two a queue)
-		// keep the rings drained through a commit's fsync at the rates
-		// AF_XDP reaches.
+		// keep the rings drained through a commit's fsync. More cost CPU
+		// in smaller batches and commits for no more throughput.
 		perQueue := max(2, max(workers, xskWorkers)/len(ifc.xsk.queues))
 		for _, q := range ifc.xsk.queues {
 			for range perQueue {

@@ -34,7 +34,7 @@ const (
 	// of requests at 80,000/s, through a slow commit.
 	xskRingSize = 4096
 	// xskWorkers is the fewest workers an interface with AF_XDP gets.
-	xskWorkers = 32
+	xskWorkers = 8
 	// xskMaxQueues bounds the queues of one interface given sockets.
 	xskMaxQueues = 16
 	// xskPoll is how long a worker waits for frames before it looks
@@ -49,6 +49,9 @@ type xskQueue struct {
 	sock *xsk.Socket
 	rxMu sync.Mutex
 	txMu sync.Mutex
+	// pollMu lets one idle worker at a time wait in poll: the others
+	// wait for it in Go, so a frame wakes one thread, not every worker.
+	pollMu sync.Mutex
 
 	received, sent, malformed atomic.Uint64
 }
@@ -184,7 +187,10 @@ func (in *xskInbox) read() (int, error) {
 		if in.stopping.Load() {
 			return 0, net.ErrClosed
 		}
-		if err := in.q.sock.Wait(xskPoll); err != nil {
+		in.q.pollMu.Lock()
+		err = in.q.sock.Wait(xskPoll)
+		in.q.pollMu.Unlock()
+		if err != nil {
 			return 0, err
 		}
 	}
