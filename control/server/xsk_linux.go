@@ -29,10 +29,14 @@ type SocketRegistrar interface {
 }
 
 const (
-	// xskRingSize is the entries of each AF_XDP ring; the UMEM of a queue
-	// holds twice as many 2 KiB frames (16 MiB). The RX ring holds 50 ms
-	// of requests at 80,000/s, through a slow commit.
-	xskRingSize = 4096
+	// xskRingEntries is the entries of the AF_XDP rings of an interface,
+	// shared among its queues (each gets at least xskMinRing and at most
+	// xskMaxRing, a power of two); the UMEM of a queue holds twice as many
+	// 2 KiB frames. One queue's 4096 hold 50 ms of requests at 80,000/s,
+	// through a slow commit.
+	xskRingEntries = 8192
+	xskMinRing     = 1024
+	xskMaxRing     = 4096
 	// xskWorkers is the fewest workers an interface with AF_XDP gets.
 	xskWorkers = 8
 	// xskMaxQueues bounds the queues of one interface given sockets.
@@ -105,11 +109,15 @@ func (s *Server) openXSKPort(ifc *iface, addrs []netip.Addr) (*xskPort, error) {
 		return nil, fmt.Errorf("interface %s: %w", ifc.name, err)
 	}
 	queues := min(max(nl.Attrs().NumRxQueues, 1), xskMaxQueues)
+	ring := xskMaxRing
+	for ring > xskMinRing && ring*queues > xskRingEntries {
+		ring /= 2
+	}
 	port := &xskPort{}
 	copy(port.mac[:], ni.HardwareAddr)
 	var fds []int
 	for q := range queues {
-		sock, err := xsk.Open(ni, xsk.Config{Queue: q, Batch: batchSize, RingSize: xskRingSize})
+		sock, err := xsk.Open(ni, xsk.Config{Queue: q, Batch: batchSize, RingSize: ring})
 		if err != nil {
 			if q > 0 && errors.Is(err, unix.EINVAL) {
 				break // past the queues the driver has active
@@ -188,7 +196,9 @@ func (in *xskInbox) read() (int, error) {
 			return 0, net.ErrClosed
 		}
 		in.q.pollMu.Lock()
-		err = in.q.sock.Wait(xskPoll)
+		if !in.stopping.Load() { // workers queued here leave at once on a stop
+			err = in.q.sock.Wait(xskPoll)
+		}
 		in.q.pollMu.Unlock()
 		if err != nil {
 			return 0, err
