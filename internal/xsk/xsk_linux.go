@@ -87,15 +87,31 @@ func Open(ifi *net.Interface, cfg Config) (*Socket, error) {
 		unix.XDP_COPY,
 	}
 	var errs []error
-	for _, flags := range bindAttempts {
-		s, err := newSocket(ifi, cfg, flags)
-		if err == nil {
-			return s, nil
+	for wait := time.Duration(0); ; wait += busyRetry {
+		errs = errs[:0]
+		for _, flags := range bindAttempts {
+			s, err := newSocket(ifi, cfg, flags)
+			if err == nil {
+				return s, nil
+			}
+			errs = append(errs, err)
 		}
-		errs = append(errs, err)
+		// EBUSY: the queue may still be held by a socket closed a moment
+		// ago (by a process that just exited): the kernel lets go of it
+		// when it frees the socket's buffer pool, from a workqueue.
+		if !errors.Is(errs[len(errs)-1], unix.EBUSY) || wait >= busyWait {
+			break
+		}
+		time.Sleep(busyRetry)
 	}
 	return nil, fmt.Errorf("open AF_XDP socket on %s queue %d: %w", ifi.Name, cfg.Queue, errors.Join(errs...))
 }
+
+// How long Open retries a queue another socket still holds.
+const (
+	busyWait  = 2 * time.Second
+	busyRetry = 50 * time.Millisecond
+)
 
 // newSocket sets up the UMEM, the rings and the socket and binds it with
 // flags. On error everything it made is released.
