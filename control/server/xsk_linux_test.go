@@ -3,8 +3,17 @@ package server
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/dataplane"
+	"github.com/xdhcp/xdhcp/internal/config"
+	"github.com/xdhcp/xdhcp/internal/netns"
 )
 
 // TestParseUDPFrame checks the header checks the AF_XDP path does in the
@@ -51,6 +60,82 @@ func TestParseUDPFrame(t *testing.T) {
 			}
 			if ok && (!bytes.Equal(p, payload) || from != netip.AddrPortFrom(src, 68)) {
 				t.Errorf("payload of %d bytes from %s, want %d bytes from %s:68", len(p), from, len(payload), src)
+			}
+		})
+	}
+}
+
+// TestAFXDPSetting opens a server on a veth in a namespace under each
+// dataplane.afxdp setting, with and without the XDP program attached, and
+// checks the receive path it reports, or the error that names the field.
+func TestAFXDPSetting(t *testing.T) {
+	netns.RequireRoot(t)
+	srv, cli := netns.New(t, "xsk-srv"), netns.New(t, "xsk-cli")
+	netns.VethPair(t, srv, "srv0", cli, "cli0")
+	if err := srv.AddAddr("srv0", "192.0.2.1/24"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		afxdp   string
+		xdp     bool
+		receive string // "" when New must fail
+	}{
+		{"auto", true, "afxdp"},
+		{"on", true, "afxdp"},
+		{"off", true, "udp"},
+		{"auto", false, "udp"},
+		{"on", false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s xdp=%v", tc.afxdp, tc.xdp), func(t *testing.T) {
+			cfg, err := config.Parse([]byte("server:\n  interfaces: [srv0]\nscopes:\n  - subnet: 192.0.2.0/24\n    pools: [192.0.2.100-192.0.2.199]\ndataplane:\n  afxdp: " + tc.afxdp + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := lease.Open(lease.Options{InMemory: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = store.Close() })
+			opts := Options{Config: cfg, Store: store, Log: zaptest.NewLogger(t)}
+			var s *Server
+			err = srv.Do(func() error {
+				if tc.xdp {
+					d, err := dataplane.New(config.Dataplane{}, zaptest.NewLogger(t))
+					if err != nil {
+						return err
+					}
+					t.Cleanup(func() { _ = d.Close() })
+					mode, err := d.Attach("srv0")
+					if err != nil {
+						return err
+					}
+					opts.Sockets, opts.Dataplane = d, map[string]string{"srv0": "xdp-" + mode.String()}
+				}
+				var err error
+				s, err = New(opts)
+				return err
+			})
+			if tc.receive == "" {
+				if err == nil {
+					_ = s.Close()
+					t.Fatal("New succeeded")
+				}
+				if !strings.Contains(err.Error(), "dataplane.afxdp") {
+					t.Errorf("error %q does not name dataplane.afxdp", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			st := s.Status()
+			if got := st.Interfaces[0].Receive; got != tc.receive {
+				t.Errorf("receive path %q, want %q", got, tc.receive)
+			}
+			if (st.Interfaces[0].AFXDP != nil) != (tc.receive == "afxdp") {
+				t.Errorf("AF_XDP status %+v with receive path %s", st.Interfaces[0].AFXDP, tc.receive)
 			}
 		})
 	}
