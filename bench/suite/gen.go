@@ -35,7 +35,7 @@ type Generator struct {
 	Direct bool
 }
 
-var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
+var defaultClients = map[string]int{"dora": 60000, "renew": 16000, "mix": 8000, "flood": 1000, "probe": 10}
 
 // Name implements Driver.
 func (Generator) Name() string { return "xdhcp-bench" }
