@@ -41,7 +41,20 @@ type receiver interface {
 	read() (int, error)
 	payload(i int) []byte
 	from(i int) netip.AddrPort
+	// linkSource is datagram i's sender on the link, when the receiver
+	// saw the frame: its IP source (from) and Ethernet source.
+	linkSource(i int, from netip.AddrPort) linkPeer
 }
+
+// linkPeer is a sender on the link: an IPv4 address and the hardware
+// address its frame came from. The zero value is unknown.
+type linkPeer struct {
+	ip netip.Addr
+	hw [6]byte
+}
+
+// linkSource is unknown for the UDP socket: the kernel keeps the frame.
+func (in *inbox) linkSource(int, netip.AddrPort) linkPeer { return linkPeer{} }
 
 // read blocks until at least one datagram is there and returns how many
 // were read; payload(i) and from(i) give each.
@@ -115,14 +128,23 @@ func newOutbox(ifc *iface, xq *xskQueue, onSent func(*dhcpv4.DHCPv4), onError fu
 }
 
 // add queues reply to req's client, addressed as RFC 2131 §4.1 says, and
-// flushes first when the batch is full.
-func (o *outbox) add(req, reply *dhcpv4.DHCPv4) {
+// flushes first when the batch is full. via is the request's sender on
+// the link, when known.
+func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
 	if o.udpN == batchSize || o.linkN == batchSize {
 		o.flush()
 	}
 	switch {
 	case !isZero(req.GatewayIPAddr):
-		o.addUDP(addr4(req.GatewayIPAddr), serverPort, reply)
+		gi := addr4(req.GatewayIPAddr)
+		if o.xsk != nil && via.ip == gi && o.ifc.onLink(gi) {
+			// A relay on the link that sent the request from giaddr
+			// itself: its frame's source is giaddr's hardware address,
+			// so the reply goes back out the AF_XDP queue.
+			o.addFrame(gi, serverPort, via.hw[:], reply)
+		} else {
+			o.addUDP(gi, serverPort, reply)
+		}
 	case !isZero(req.ClientIPAddr) && handler.MessageTypeOf(reply) != dhcpv4.MessageTypeNak:
 		ci := addr4(req.ClientIPAddr)
 		if o.ifc.onLink(ci) && len(req.ClientHWAddr) == 6 {
@@ -150,22 +172,12 @@ func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *dhcpv4.DHCPv4) {
 }
 
 func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCPv4) {
-	i := o.linkN
-	o.scratch = encodeReply(o.scratch, reply)
 	if o.xsk != nil {
-		// A whole Ethernet frame: to hw, from the interface.
-		f := o.frames[i][:0]
-		if len(hw) == 6 {
-			f = append(f, hw...)
-		} else {
-			f = append(f, broadcastHW...)
-		}
-		f = append(f, o.ifc.xsk.mac[:]...)
-		f = binary.BigEndian.AppendUint16(f, unix.ETH_P_IP)
-		o.frames[i] = appendIPv4UDP(f, o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
-		o.linkN++
+		o.addFrame(dst, clientPort, hw, reply)
 		return
 	}
+	i := o.linkN
+	o.scratch = encodeReply(o.scratch, reply)
 	o.frames[i] = appendIPv4UDP(o.frames[i][:0], o.ifc.srcAddr(), dst, serverPort, clientPort, o.scratch)
 	sa := &o.addrs[i]
 	*sa = unix.RawSockaddrLinklayer{
@@ -180,6 +192,24 @@ func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCP
 	h := &o.hdrs[i].hdr
 	*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(sa)), Namelen: unix.SizeofSockaddrLinklayer, Iov: &o.iovs[i]}
 	h.SetIovlen(1)
+	o.linkN++
+}
+
+// addFrame queues reply as a whole Ethernet frame for the AF_XDP queue:
+// to hw (broadcast unless it is an Ethernet address), from the interface,
+// to dst:port from the server port.
+func (o *outbox) addFrame(dst netip.Addr, port uint16, hw []byte, reply *dhcpv4.DHCPv4) {
+	i := o.linkN
+	o.scratch = encodeReply(o.scratch, reply)
+	f := o.frames[i][:0]
+	if len(hw) == 6 {
+		f = append(f, hw...)
+	} else {
+		f = append(f, broadcastHW...)
+	}
+	f = append(f, o.ifc.xsk.mac[:]...)
+	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_IP)
+	o.frames[i] = appendIPv4UDP(f, o.ifc.srcAddr(), dst, serverPort, port, o.scratch)
 	o.linkN++
 }
 

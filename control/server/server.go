@@ -356,7 +356,8 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 		}
 		now := time.Now()
 		for i := range n {
-			d, res, ok := s.handlePacket(ifc, in.payload(i), in.from(i), now)
+			from := in.from(i)
+			d, res, ok := s.handlePacket(ifc, in.payload(i), from, now)
 			if d != nil {
 				decoded = append(decoded, d)
 			}
@@ -366,9 +367,9 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 			msg := &d.Msg
 			if res.Lease != nil {
 				leases = append(leases, *res.Lease)
-				held = append(held, pendingReply{req: msg, res: res})
+				held = append(held, pendingReply{req: msg, res: res, via: in.linkSource(i, from)})
 			} else if res.Reply != nil {
-				out.add(msg, res.Reply)
+				out.add(msg, res.Reply, in.linkSource(i, from))
 			}
 		}
 		out.flush()
@@ -384,7 +385,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 			for _, p := range held {
 				s.logLease(p.res)
 				if p.res.Reply != nil {
-					out.add(p.req, p.res.Reply)
+					out.add(p.req, p.res.Reply, p.via)
 				}
 			}
 			out.flush()
@@ -400,6 +401,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 type pendingReply struct {
 	req *dhcpv4.DHCPv4
 	res handler.Result
+	via linkPeer
 }
 
 // handlePacket runs one datagram through the filter, the decoder and the

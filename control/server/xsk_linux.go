@@ -164,12 +164,14 @@ type xskInbox struct {
 	stopping *atomic.Bool
 	bufs     [][]byte
 	froms    []netip.AddrPort
+	hws      [][6]byte // each frame's Ethernet source
 	n        int
 	take     func([]byte) // bound once: no closure per batch
 }
 
 func newXSKInbox(q *xskQueue, stopping *atomic.Bool) *xskInbox {
-	in := &xskInbox{q: q, stopping: stopping, bufs: make([][]byte, batchSize), froms: make([]netip.AddrPort, batchSize)}
+	in := &xskInbox{q: q, stopping: stopping, bufs: make([][]byte, batchSize), froms: make([]netip.AddrPort, batchSize),
+		hws: make([][6]byte, batchSize)}
 	for i := range in.bufs {
 		in.bufs[i] = make([]byte, 0, xsk.MaxFrame)
 	}
@@ -214,12 +216,17 @@ func (in *xskInbox) takeFrame(frame []byte) {
 	}
 	in.bufs[in.n] = append(in.bufs[in.n][:0], payload...)
 	in.froms[in.n] = from
+	in.hws[in.n] = [6]byte(frame[6:12])
 	in.n++
 }
 
 func (in *xskInbox) payload(i int) []byte { return in.bufs[i] }
 
 func (in *xskInbox) from(i int) netip.AddrPort { return in.froms[i] }
+
+func (in *xskInbox) linkSource(i int, from netip.AddrPort) linkPeer {
+	return linkPeer{ip: from.Addr(), hw: in.hws[i]}
+}
 
 // parseUDPFrame checks an untagged Ethernet/IPv4/UDP frame's headers as
 // the kernel's stack would before a UDP socket sees the datagram (the IPv4

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv4"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/xdhcp/xdhcp/control/lease"
@@ -240,4 +242,89 @@ func FuzzParseUDPFrame(f *testing.F) {
 			t.Fatalf("payload of %d bytes from a %d-byte frame", len(p), len(frame))
 		}
 	})
+}
+
+// TestOutboxAddresses checks where each kind of reply goes with an AF_XDP
+// queue: frames on the queue to the client's (or an on-link relay's)
+// hardware address, the UDP socket for relays and clients the link does
+// not reach directly.
+func TestOutboxAddresses(t *testing.T) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ifc := &iface{name: "srv0", addr: netip.MustParseAddr("192.0.2.1"), conn: conn,
+		subnets: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
+		xsk:     &xskPort{mac: [6]byte{2, 0, 0, 0, 0, 0xaa}}}
+	chaddr := net.HardwareAddr{2, 0, 0, 0, 0, 0x11}
+	relayHW := [6]byte{2, 0, 0, 0, 0, 0x22}
+	request := func(giaddr, ciaddr string, broadcast bool) *dhcpv4.DHCPv4 {
+		m, err := dhcpv4.New(dhcpv4.WithHwAddr(chaddr), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.GatewayIPAddr, m.ClientIPAddr = net.ParseIP(giaddr).To4(), net.ParseIP(ciaddr).To4()
+		if broadcast {
+			m.SetBroadcast()
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		req     *dhcpv4.DHCPv4
+		via     linkPeer
+		udp     string // the UDP destination; "" for a frame
+		frameHW [6]byte
+		frameTo string
+	}{
+		{"relay on the link, sent from giaddr", request("192.0.2.7", "0.0.0.0", false),
+			linkPeer{ip: netip.MustParseAddr("192.0.2.7"), hw: relayHW}, "", relayHW, "192.0.2.7:67"},
+		{"relay on the link, forwarded by another host", request("192.0.2.7", "0.0.0.0", false),
+			linkPeer{ip: netip.MustParseAddr("192.0.2.9"), hw: relayHW}, "192.0.2.7:67", [6]byte{}, ""},
+		{"relay off the link", request("198.51.100.1", "0.0.0.0", false),
+			linkPeer{ip: netip.MustParseAddr("198.51.100.1"), hw: relayHW}, "198.51.100.1:67", [6]byte{}, ""},
+		{"relay, sender unknown (UDP socket)", request("192.0.2.7", "0.0.0.0", false),
+			linkPeer{}, "192.0.2.7:67", [6]byte{}, ""},
+		{"direct, broadcast bit", request("0.0.0.0", "0.0.0.0", true),
+			linkPeer{}, "", [6]byte(broadcastHW), "255.255.255.255:68"},
+		{"renewal on the link", request("0.0.0.0", "192.0.2.150", false),
+			linkPeer{}, "", [6]byte(chaddr), "192.0.2.150:68"},
+		{"renewal from off the link", request("0.0.0.0", "203.0.113.5", false),
+			linkPeer{}, "203.0.113.5:68", [6]byte{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newOutbox(ifc, &xskQueue{}, func(*dhcpv4.DHCPv4) {}, func(error) {})
+			reply, err := dhcpv4.NewReplyFromRequest(tc.req, dhcpv4.WithMessageType(dhcpv4.MessageTypeAck),
+				dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 150)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.add(tc.req, reply, tc.via)
+			if tc.udp != "" {
+				if o.udpN != 1 || o.linkN != 0 {
+					t.Fatalf("%d UDP datagrams and %d frames queued, want the UDP datagram", o.udpN, o.linkN)
+				}
+				if got := o.udpMsgs[0].Addr.String(); got != tc.udp {
+					t.Errorf("UDP datagram to %s, want %s", got, tc.udp)
+				}
+				return
+			}
+			if o.linkN != 1 || o.udpN != 0 {
+				t.Fatalf("%d frames and %d UDP datagrams queued, want the frame", o.linkN, o.udpN)
+			}
+			f := o.frames[0]
+			if [6]byte(f[0:6]) != tc.frameHW || [6]byte(f[6:12]) != ifc.xsk.mac {
+				t.Errorf("frame from %x to %x, want from %x to %x", f[6:12], f[0:6], ifc.xsk.mac, tc.frameHW)
+			}
+			if _, _, ok := parseUDPFrame(f); !ok {
+				t.Fatal("the frame does not parse")
+			}
+			to := netip.AddrPortFrom(netip.AddrFrom4([4]byte(f[30:34])), binary.BigEndian.Uint16(f[36:38]))
+			if to.String() != tc.frameTo {
+				t.Errorf("frame to %s, want %s", to, tc.frameTo)
+			}
+		})
+	}
 }
