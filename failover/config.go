@@ -52,7 +52,7 @@ const (
 	DefaultReconnectMax     = 30 * time.Second
 	DefaultMaxClockSkew     = 5 * time.Second
 	DefaultBalanceInterval  = time.Minute
-	DefaultMaxUnackedBndUpd = 100
+	DefaultMaxUnackedBndUpd = 1000
 	DefaultPort             = 647
 	DefaultMaxResends       = 3
 )

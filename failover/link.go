@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 // link is one authenticated TCP connection to the partner.
 type link struct {
 	conn    net.Conn
+	br      *bufio.Reader // conn's bytes: a run of messages costs one read, not two each
 	sess    *auth.Session
 	in      chan inbound // messages from the reader; closed when it stops
 	hba     *wire.HBA    // the primary's bucket map from its CONNECT (secondary side)
@@ -43,8 +45,13 @@ func (l *link) noteHello(m *wire.Message) {
 	}
 }
 
+// readBuffer is the link's read buffer: a run of BNDUPDs or BNDACKs
+// (about 100 to 300 bytes each) that arrived together is read in one go.
+const readBuffer = 64 << 10
+
 func newLink(conn net.Conn, sess *auth.Session) *link {
-	return &link{conn: conn, sess: sess, remote: conn.RemoteAddr().String(), in: make(chan inbound, 64), stop: make(chan struct{})}
+	return &link{conn: conn, br: bufio.NewReaderSize(conn, readBuffer), sess: sess, remote: conn.RemoteAddr().String(),
+		in: make(chan inbound, 64), stop: make(chan struct{})}
 }
 
 // inbound is one received message or the error that ended the reader.
@@ -92,7 +99,7 @@ func (l *link) sendAll(ms []*wire.Message, now time.Time, deadline time.Duration
 // authErr reports whether err is an authentication failure.
 func (l *link) read(deadline time.Duration) (m *wire.Message, authErr bool, err error) {
 	_ = l.conn.SetReadDeadline(time.Now().Add(deadline))
-	raw, m, err := wire.ReadMessage(l.conn, nil)
+	raw, m, err := wire.ReadMessage(l.br, nil)
 	if err != nil {
 		return nil, false, err
 	}

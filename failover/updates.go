@@ -271,6 +271,12 @@ func (p *Peer) pump(now time.Time) {
 // update queued up to the request has been acknowledged, and records the
 // acked-through mark when nothing is outstanding.
 func (p *Peer) maybeUpdDone(now time.Time) {
+	// Most calls owe nothing: no UPDDONE pending, and updates in flight
+	// (or the mark written less than a second ago). Skip the scans then:
+	// this runs after every send, over a window of up to thousands.
+	if p.upddoneMarker == 0 && (len(p.inflight) > 0 || now.Sub(p.lastAckedMark) < time.Second) {
+		return
+	}
 	oldest := p.queue.minSeq()
 	for _, f := range p.inflight {
 		if oldest == 0 || f.item.seq < oldest {

@@ -141,25 +141,27 @@ func (m *Message) Append(dst []byte) ([]byte, error) {
 // Marshal encodes m into a new slice.
 func (m *Message) Marshal() ([]byte, error) { return m.Append(make([]byte, 0, m.Len())) }
 
-// ReadMessage reads one framed message from r into buf (grown as needed)
-// and returns the raw bytes and the parsed message. The raw bytes alias
-// buf. A length field below HeaderLen or above MaxMessageSize is refused
-// before the body is read.
+// ReadMessage reads one framed message from r into buf (a new slice of
+// the message's length when buf is too short) and returns the raw bytes
+// and the parsed message. The raw bytes alias buf. A length field below
+// HeaderLen or above MaxMessageSize is refused before the body is read.
 func ReadMessage(r io.Reader, buf []byte) (raw []byte, m *Message, err error) {
-	if cap(buf) < MaxMessageSize {
-		buf = make([]byte, MaxMessageSize)
-	}
-	buf = buf[:cap(buf)]
-	if _, err := io.ReadFull(r, buf[:2]); err != nil {
+	var length [2]byte
+	if _, err := io.ReadFull(r, length[:]); err != nil {
 		return nil, nil, err
 	}
-	n := int(binary.BigEndian.Uint16(buf))
+	n := int(binary.BigEndian.Uint16(length[:]))
 	if n < HeaderLen {
 		return nil, nil, fmt.Errorf("%w: length field %d", ErrShort, n)
 	}
 	if n > MaxMessageSize {
 		return nil, nil, fmt.Errorf("%w: length field %d, limit %d", ErrTooLarge, n, MaxMessageSize)
 	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	copy(buf, length[:])
 	if _, err := io.ReadFull(r, buf[2:n]); err != nil {
 		return nil, nil, fmt.Errorf("read failover message body (%d bytes): %w", n, noEOF(err))
 	}

@@ -24,7 +24,7 @@ type Failover struct {
 	MCLT                    Duration       `yaml:"mclt"`                      // maximum client lead time; default 1h
 	StateSwitchoverInterval Duration       `yaml:"state-switchover-interval"` // COMMUNICATIONS-INTERRUPTED to PARTNER-DOWN after this; 0 (omitted): only by command
 	SharedSecretFile        string         `yaml:"shared-secret-file"`        // HMAC-SHA256 key file; "": unauthenticated
-	MaxUnackedBndUpd        int            `yaml:"max-unacked-bndupd"`        // binding updates in flight; default 100
+	MaxUnackedBndUpd        int            `yaml:"max-unacked-bndupd"`        // binding updates in flight; default 1000
 	LoadBalanceMaxSeconds   int            `yaml:"load-balance-max-seconds"`  // clients whose secs reach this are answered whatever their bucket; default 3
 	MaxResponseDelay        Duration       `yaml:"max-response-delay"`        // partner silence after which the link is declared lost; default 10s
 	MaxClockSkew            Duration       `yaml:"max-clock-skew"`            // warn when the partner's clock differs more; default 5s
@@ -83,7 +83,7 @@ const (
 	DefaultFailoverPercent       = 50
 	DefaultFailoverReserve       = 5
 	DefaultFailoverMCLT          = Duration(time.Hour)
-	DefaultFailoverMaxUnacked    = 100
+	DefaultFailoverMaxUnacked    = 1000
 	DefaultFailoverLBMaxSeconds  = 3
 	DefaultFailoverResponseDelay = Duration(10 * time.Second)
 	DefaultFailoverMaxClockSkew  = Duration(5 * time.Second)

@@ -55,7 +55,7 @@ func TestFailoverDefaults(t *testing.T) {
 	f := cfg.Failover
 	if f.Listen != "192.0.2.2:647" || f.Partner != "primary.example:647" || f.Mode != FailoverLoadBalance ||
 		f.LoadBalancePercent != 50 || f.HotStandby.ReservePercent != 5 || f.MCLT != Duration(time.Hour) ||
-		f.StateSwitchoverInterval != 0 || f.SharedSecretFile != "" || f.MaxUnackedBndUpd != 100 ||
+		f.StateSwitchoverInterval != 0 || f.SharedSecretFile != "" || f.MaxUnackedBndUpd != 1000 ||
 		f.LoadBalanceMaxSeconds != 3 || f.MaxResponseDelay != Duration(10*time.Second) ||
 		len(f.Scopes) != 1 || f.Scopes[0] != netip.MustParsePrefix("192.0.2.0/24") {
 		t.Fatalf("defaults %+v", f)
