@@ -194,6 +194,9 @@ struct {
 // take the slots [first, first + queues), one per receive queue.
 #define XSK_SLOTS     64
 #define XSK_MAX_ADDRS 4
+// The longest frame a socket's 2 KiB UMEM chunk takes after the kernel's
+// 256 bytes of headroom; longer ones go to the stack.
+#define XSK_MAX_FRAME 1792
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -488,13 +491,14 @@ struct l2_source {
 // deliver passes a request that survived every guard: to the control
 // plane's AF_XDP socket on this queue when there is one and the frame is
 // plainly for the server (untagged; sent to broadcast or to one of the
-// interface's addresses), else to the stack, where the server's UDP socket
+// interface's addresses; short enough for a socket's chunk), else to the
+// stack, where the server's UDP socket
 // has it. Either way it is counted as passed.
 static __always_inline int deliver(struct xdp_md *ctx, enum xdhcp_reason reason,
                                    struct l2_source *l2)
 {
 	int action = verdict(ctx, XDHCP_ACTION_PASS, reason);
-	if (l2->tagged)
+	if (l2->tagged || ctx->data_end - ctx->data > XSK_MAX_FRAME)
 		return action;
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct xdhcp_xsk_iface *xi = bpf_map_lookup_elem(&xsk_ifaces_map, &ifindex);

@@ -65,6 +65,8 @@ func TestDeliverToSocket(t *testing.T) {
 		{"VLAN tagged", frame{vlanTPIDs: []uint16{0x8100}, payload: discover}.bytes(), ifindex, xdpPass},
 		{"priority tagged (VLAN 0)", frame{vlanTPIDs: []uint16{0x8100}, vlanIDs: []uint16{0}, payload: discover}.bytes(), ifindex, xdpPass},
 		{"not DHCP", frame{dport: 53, payload: discover}.bytes(), ifindex, xdpPass},
+		{"longest frame a socket takes", frame{payload: discover, trailer: 1792 - len(frame{payload: discover}.bytes())}.bytes(), ifindex, xdpRedirect},
+		{"longer than a socket takes", frame{payload: discover, trailer: 1793 - len(frame{payload: discover}.bytes())}.bytes(), ifindex, xdpPass},
 		{"malformed DHCP still dropped", frame{payload: discover[:100]}.bytes(), ifindex, xdpDrop},
 		{"interface without sockets", frame{payload: discover}.bytes(), 1, xdpPass},
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/control/handler"
+	"github.com/xdhcp/xdhcp/internal/xsk"
 )
 
 // batchSize is how many datagrams one worker reads (recvmmsg) and sends
@@ -195,12 +196,25 @@ func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCP
 	o.linkN++
 }
 
+// ethIPUDPLen is the Ethernet, IPv4 and UDP headers of a reply frame.
+const ethIPUDPLen = 14 + 20 + 8
+
 // addFrame queues reply as a whole Ethernet frame for the AF_XDP queue:
 // to hw (broadcast unless it is an Ethernet address), from the interface,
 // to dst:port from the server port.
 func (o *outbox) addFrame(dst netip.Addr, port uint16, hw []byte, reply *dhcpv4.DHCPv4) {
 	i := o.linkN
 	o.scratch = encodeReply(o.scratch, reply)
+	if ethIPUDPLen+len(o.scratch) > xsk.MaxFrame {
+		// Too long for a UMEM chunk (a client asked for a large maximum
+		// message size): the UDP socket sends it, to a relay as usual, to
+		// a client broadcast, since it may have no address yet.
+		if port != serverPort {
+			dst = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+		}
+		o.addUDP(dst, port, reply)
+		return
+	}
 	f := o.frames[i][:0]
 	if len(hw) == 6 {
 		f = append(f, hw...)

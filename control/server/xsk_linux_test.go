@@ -293,6 +293,33 @@ func TestOutboxAddresses(t *testing.T) {
 		{"renewal from off the link", request("0.0.0.0", "203.0.113.5", false),
 			linkPeer{}, "203.0.113.5:68", [6]byte{}, ""},
 	}
+	// A reply too long for a UMEM chunk goes through the UDP socket: to a
+	// client broadcast, to a relay as usual.
+	long := dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(224), bytes.Repeat([]byte{1}, 255))
+	for _, lc := range []struct {
+		name string
+		req  *dhcpv4.DHCPv4
+		via  linkPeer
+		want string
+	}{
+		{"long reply to a client", request("0.0.0.0", "0.0.0.0", false), linkPeer{}, "255.255.255.255:68"},
+		{"long reply to an on-link relay", request("192.0.2.7", "0.0.0.0", false),
+			linkPeer{ip: netip.MustParseAddr("192.0.2.7"), hw: relayHW}, "192.0.2.7:67"},
+	} {
+		o := newOutbox(ifc, &xskQueue{}, func(*dhcpv4.DHCPv4) {}, func(error) {})
+		reply, err := dhcpv4.NewReplyFromRequest(lc.req, dhcpv4.WithMessageType(dhcpv4.MessageTypeOffer),
+			dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 150)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for code := range 8 { // 8 options of 255 bytes: past 1,792
+			reply.UpdateOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(224+code), long.Value.ToBytes()))
+		}
+		o.add(lc.req, reply, lc.via)
+		if o.linkN != 0 || o.udpN != 1 || o.udpMsgs[0].Addr.String() != lc.want {
+			t.Errorf("%s: %d frames, %d UDP datagrams (first to %v); want one datagram to %s", lc.name, o.linkN, o.udpN, o.udpMsgs[0].Addr, lc.want)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := newOutbox(ifc, &xskQueue{}, func(*dhcpv4.DHCPv4) {}, func(error) {})
