@@ -35,7 +35,14 @@ type Generator struct {
 	Direct bool
 }
 
-var defaultClients = map[string]int{"dora": 60000, "renew": 16000, "mix": 8000, "flood": 1000, "probe": 10}
+var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
+
+// renewLatency is the latency the renew scenario's client count allows
+// for: at rate r it renews max(4,000, r × renewLatency) clients, so a
+// fast server's latency under load does not cap its rate (by Little's
+// law) while a slow one's warm-up, which binds every client first, stays
+// short.
+const renewLatency = 100 * time.Millisecond
 
 // Name implements Driver.
 func (Generator) Name() string { return "xdhcp-bench" }
@@ -52,6 +59,9 @@ func (g Generator) Scenarios() []string {
 func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 	topo, scenario, rate, d := req.Topo, req.Scenario, req.Rate, req.Duration
 	clients := defaultClients[scenario]
+	if scenario == "renew" {
+		clients = max(clients, int(float64(rate)*renewLatency.Seconds()))
+	}
 	if n, ok := g.Clients[scenario]; ok {
 		clients = n
 	}
