@@ -107,19 +107,34 @@ func appendIPv4UDP(buf []byte, src, dst netip.Addr, sport, dport uint16, payload
 	return buf
 }
 
-// checksum folds the one's-complement sum of b into sum (RFC 1071).
+// checksum folds the one's-complement sum of b into sum (RFC 1071). It
+// adds 32-bit words into a 64-bit accumulator and folds at the end, which
+// gives the same sum as adding 16-bit words (2^16 is 1 modulo 0xffff),
+// in a quarter of the steps.
 func checksum(sum uint32, b []byte) uint16 {
-	for len(b) >= 2 {
-		sum += uint32(b[0])<<8 | uint32(b[1])
+	acc := uint64(sum)
+	for len(b) >= 32 {
+		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:])) +
+			uint64(binary.BigEndian.Uint32(b[8:])) + uint64(binary.BigEndian.Uint32(b[12:])) +
+			uint64(binary.BigEndian.Uint32(b[16:])) + uint64(binary.BigEndian.Uint32(b[20:])) +
+			uint64(binary.BigEndian.Uint32(b[24:])) + uint64(binary.BigEndian.Uint32(b[28:]))
+		b = b[32:]
+	}
+	for len(b) >= 4 {
+		acc += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		acc += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
+		acc += uint64(b[0]) << 8
 	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
+	for acc>>16 != 0 {
+		acc = acc&0xffff + acc>>16
 	}
-	return uint16(sum)
+	return uint16(acc)
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
