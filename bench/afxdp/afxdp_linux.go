@@ -26,14 +26,11 @@ type Config struct {
 
 // Mode says how the socket and the program ended up attached.
 type Mode struct {
-	XDP        string // "native" or "generic"
-	ZeroCopy   bool   // bound with XDP_ZEROCOPY; false: copy mode
-	NeedWakeup bool   // bound with XDP_USE_NEED_WAKEUP
+	XDP      string // "native" or "generic"
+	xsk.Mode        // how the socket is bound
 }
 
-func (m Mode) String() string {
-	return "xdp " + m.XDP + ", " + xsk.Mode{ZeroCopy: m.ZeroCopy, NeedWakeup: m.NeedWakeup}.String()
-}
+func (m Mode) String() string { return "xdp " + m.XDP + ", " + m.Mode.String() }
 
 // Stats are the socket's kernel counters and the program's counters,
 // both since Open.
@@ -79,7 +76,7 @@ func Open(iface string, cfg *Config) (*Conn, error) {
 		_ = prog.close()
 		return nil, err
 	}
-	conn := &Conn{Socket: sock, prog: prog, mode: Mode{ZeroCopy: sock.Mode().ZeroCopy, NeedWakeup: sock.Mode().NeedWakeup}}
+	conn := &Conn{Socket: sock, prog: prog, mode: Mode{Mode: sock.Mode()}}
 	copy(conn.mac[:], ifi.HardwareAddr)
 	if err := prog.register(c.Queue, sock.FD()); err != nil {
 		_ = conn.Close()

@@ -135,6 +135,21 @@ func (s *Server) openXSKPort(ifc *iface, addrs []netip.Addr) (*xskPort, error) {
 	return port, nil
 }
 
+// xskTotals are an interface's AF_XDP queues' counters summed.
+type xskTotals struct {
+	received, sent, malformed uint64
+}
+
+func (p *xskPort) totals() xskTotals {
+	var t xskTotals
+	for _, q := range p.queues {
+		t.received += q.received.Load()
+		t.sent += q.sent.Load()
+		t.malformed += q.malformed.Load()
+	}
+	return t
+}
+
 func (p *xskPort) close() {
 	for _, q := range p.queues {
 		_ = q.sock.Close()
@@ -147,12 +162,10 @@ func (ifc *iface) status() api.InterfaceStatus {
 	if ifc.xsk == nil {
 		return st
 	}
+	t := ifc.xsk.totals()
 	st.Receive = "afxdp"
-	st.AFXDP = &api.AFXDPStatus{Queues: len(ifc.xsk.queues), Mode: ifc.xsk.queues[0].sock.Mode().String()}
-	for _, q := range ifc.xsk.queues {
-		st.AFXDP.Received += q.received.Load()
-		st.AFXDP.Sent += q.sent.Load()
-	}
+	st.AFXDP = &api.AFXDPStatus{Queues: len(ifc.xsk.queues), Mode: ifc.xsk.queues[0].sock.Mode().String(),
+		Received: t.received, Sent: t.sent}
 	return st
 }
 
@@ -291,12 +304,9 @@ func (c *xskCollector) Collect(ch chan<- prometheus.Metric) {
 		if ifc.xsk == nil {
 			continue
 		}
-		var recv, sent, bad uint64
+		t := ifc.xsk.totals()
 		var st unix.XDPStatistics
 		for _, q := range ifc.xsk.queues {
-			recv += q.received.Load()
-			sent += q.sent.Load()
-			bad += q.malformed.Load()
 			if qs, err := q.sock.Stats(); err == nil {
 				st.Rx_dropped += qs.Rx_dropped
 				st.Rx_ring_full += qs.Rx_ring_full
@@ -309,7 +319,7 @@ func (c *xskCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, v := range []struct {
 			dir string
 			n   uint64
-		}{{"received", recv}, {"sent", sent}, {"malformed", bad}} {
+		}{{"received", t.received}, {"sent", t.sent}, {"malformed", t.malformed}} {
 			ch <- prometheus.MustNewConstMetric(c.frames, prometheus.CounterValue, float64(v.n), ifc.name, v.dir)
 		}
 		for _, v := range []struct {
