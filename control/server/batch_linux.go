@@ -135,6 +135,7 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
 	if o.udpN == batchSize || o.linkN == batchSize {
 		o.flush()
 	}
+	nak := handler.MessageTypeOf(reply) == dhcpv4.MessageTypeNak
 	switch {
 	case !isZero(req.GatewayIPAddr):
 		gi := addr4(req.GatewayIPAddr)
@@ -146,7 +147,7 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
 		} else {
 			o.addUDP(gi, serverPort, reply)
 		}
-	case !isZero(req.ClientIPAddr) && handler.MessageTypeOf(reply) != dhcpv4.MessageTypeNak:
+	case !isZero(req.ClientIPAddr) && !nak:
 		ci := addr4(req.ClientIPAddr)
 		if o.ifc.onLink(ci) && len(req.ClientHWAddr) == 6 {
 			// On the link: straight to the client's hardware address, as
@@ -156,7 +157,7 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
 		} else {
 			o.addUDP(ci, clientPort, reply)
 		}
-	case req.IsBroadcast() || handler.MessageTypeOf(reply) == dhcpv4.MessageTypeNak || isZero(reply.YourIPAddr):
+	case req.IsBroadcast() || nak || isZero(reply.YourIPAddr):
 		o.addLink(netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, reply)
 	default:
 		o.addLink(addr4(reply.YourIPAddr), req.ClientHWAddr, reply)
