@@ -124,6 +124,15 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "a coarse tick releases starts in bursts at the same rate",
+			cfg:  Config{Clients: 1000, Rate: 2000, Tick: 50 * time.Millisecond, Duration: 300 * time.Millisecond},
+			check: func(t *testing.T, r *Result, f *fakeServer) {
+				if got := r.Offered(stats.DORA); got < 1000 || got > 2300 {
+					t.Errorf("offered %.0f/s, want about 2000", got)
+				}
+			},
+		},
+		{
 			name:  "lost first attempts are retried",
 			cfg:   Config{Clients: 50, Retries: 2, Timeout: 20 * time.Millisecond},
 			setup: func(f *fakeServer) { f.drop = func(n int, _ *frame.Message) bool { return n%2 == 1 } },
@@ -305,6 +314,8 @@ func TestConfigErrors(t *testing.T) {
 		{Rate: -1},
 		{Release: true, Decline: true},
 		{Retries: 11},
+		{Tick: -time.Microsecond},
+		{Tick: 2 * time.Second},
 		{Relay: netip.MustParseAddr("10.0.0.1")},
 		{Scenario: ScenarioFlood, FloodSource: "everywhere"},
 	} {
