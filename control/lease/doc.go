@@ -91,5 +91,6 @@
 // 16 MiB (badger's defaults are 1 GiB and 64 MiB); badger creates its
 // files sparse, so a fresh store uses a few KiB of disk although ls shows
 // their full length. Lease values are far below badger's value threshold
-// and live in the LSM tree itself; the value log stays empty.
+// and live in the LSM tree itself; the value log stays empty. Tables are
+// not compressed, so badger keeps no block cache.
 package lease
