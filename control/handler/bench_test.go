@@ -100,12 +100,12 @@ func (s *server) serve(tb testing.TB, wire []byte) (Outcome, netip.Addr) {
 	if s.decoded {
 		res = s.h.HandleDecoded(d, ispLink, s.now)
 	} else {
-		res = s.h.Handle(Request{Msg: &d.Msg, Link: ispLink, Now: s.now})
+		res = s.h.Handle(Request{Msg: d.Message(), Link: ispLink, Now: s.now})
 	}
 	var yi netip.Addr
 	if res.Reply != nil {
 		s.buf = AppendReply(s.buf, res.Reply)
-		yi, _ = addr4(res.Reply.YourIPAddr)
+		yi = res.Reply.YourIP()
 		s.replies.Put(res.Reply)
 	}
 	s.requests.Put(d)

@@ -3,6 +3,8 @@ package handler
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -95,7 +97,10 @@ func checkDecodeMatches(t *testing.T, pool *RequestPool, b []byte) {
 	}
 	// Decode into a recycled message twice: once after another input, so
 	// that nothing of the previous one may survive.
-	pool.Put(mustPoolDecode(t, pool, decodeCorpus()["repeated option concatenated"]))
+	// Its option map is built, so a stale one would show.
+	prev := mustPoolDecode(t, pool, decodeCorpus()["repeated option concatenated"])
+	prev.Message()
+	pool.Put(prev)
 	d, perr := pool.Decode(b)
 	if (perr != nil) != (wantErr != nil) {
 		t.Fatalf("pooled Decode error %v, library error %v", perr, wantErr)
@@ -103,7 +108,7 @@ func checkDecodeMatches(t *testing.T, pool *RequestPool, b []byte) {
 	if wantErr != nil {
 		return
 	}
-	for _, m := range []*dhcpv4.DHCPv4{got, &d.Msg} {
+	for _, m := range []*dhcpv4.DHCPv4{got, d.Message()} {
 		if !reflect.DeepEqual(m, want) {
 			t.Fatalf("decoded\n%s\nlibrary\n%s", m.Summary(), want.Summary())
 		}
@@ -111,9 +116,19 @@ func checkDecodeMatches(t *testing.T, pool *RequestPool, b []byte) {
 			t.Fatal("decoded message encodes differently from the library's")
 		}
 	}
+	typ, hasType := d.MessageType()
+	if hasType != want.Options.Has(dhcpv4.OptionDHCPMessageType) || typ != want.MessageType() {
+		t.Errorf("MessageType = %v, %v; library %v", typ, hasType, want.MessageType())
+	}
+	if d.ClientIP() != addrOf(want.ClientIPAddr) || d.GatewayIP() != addrOf(want.GatewayIPAddr) {
+		t.Errorf("ciaddr %s giaddr %s; library %s %s", d.ClientIP(), d.GatewayIP(), want.ClientIPAddr, want.GatewayIPAddr)
+	}
+	if !bytes.Equal(d.ClientHWAddr(), want.ClientHWAddr) || d.Broadcast() != want.IsBroadcast() {
+		t.Errorf("chaddr %s broadcast %v; library %s %v", d.ClientHWAddr(), d.Broadcast(), want.ClientHWAddr, want.IsBroadcast())
+	}
 	// HandleDecoded reads the options the decoder found; Handle scans the
-	// map: the two must see the same.
-	if scanned := scanOptions(&d.Msg); !reflect.DeepEqual(d.opts, scanned) {
+	// map Message builds: the two must see the same.
+	if scanned := scanOptions(d.Message()); !reflect.DeepEqual(d.opts, scanned) {
 		t.Fatalf("options found while decoding %+v, in the map %+v", d.opts, scanned)
 	}
 	pool.Put(d)
@@ -127,3 +142,6 @@ func mustPoolDecode(t *testing.T, pool *RequestPool, b []byte) *Decoded {
 	}
 	return d
 }
+
+// addrOf is an address field of a library message as a netip.Addr.
+func addrOf(ip net.IP) netip.Addr { return netip.AddrFrom4([4]byte(ip.To4())) }

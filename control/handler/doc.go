@@ -35,9 +35,16 @@
 //
 // # The hot path
 //
-// RequestPool decodes datagrams into recycled messages and ReplyPool
-// recycles replies; AppendReply encodes a reply into a reused buffer.
-// HandleDecoded answers a message RequestPool decoded without a pass over
-// its option map and without allocating for a known client: the Result's
-// lease and the reply's yiaddr live in the Decoded until it is given back.
+// RequestPool decodes datagrams into recycled Decoded values: the header,
+// and the options the handler reads found in one pass; the library's
+// option map is built only if Decoded.Message asks for it. HandleDecoded
+// answers such a request without allocating for a known client: the
+// Result's lease lives in the Decoded until it is given back.
+//
+// Replies are the package's own Reply type, recycled by ReplyPool: the
+// header in fixed arrays, the message type as a field, and the options as
+// a bit set of codes with one value each, so that building, encoding
+// (AppendReply: code order, no sort) and recycling a reply touch no map.
+// Reply.Message converts a reply to the library's form for tests and cold
+// paths, and NewReply converts back.
 package handler

@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"encoding/binary"
 	mathbits "math/bits"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -11,66 +10,47 @@ import (
 // (RFC 951: 300 bytes); shorter replies are padded.
 const minReplyLen = 300
 
-// AppendReply appends the wire form of a reply to buf[:0]. It produces the
-// same bytes as dhcpv4.(*DHCPv4).ToBytes for the replies the handler
-// builds (options in code order, relay agent information last, long values
-// split into several options as RFC 3396 says), without its per-message
-// sorting and buffer growth.
-func AppendReply(buf []byte, m *dhcpv4.DHCPv4) []byte {
+// snameFileLen is the sname and file fields, which replies leave empty.
+const snameFileLen = 64 + 128
+
+// AppendReply appends the wire form of r to buf[:0]: the bytes
+// (*dhcpv4.DHCPv4).ToBytes gives for r.Message() (options in code order,
+// relay agent information last, long values split into several options
+// as RFC 3396 says, padded to 300 bytes), without building a message.
+func AppendReply(buf []byte, r *Reply) []byte {
+	h := &r.hdr
 	b := buf[:0]
-	b = append(b, byte(m.OpCode), byte(m.HWType), byte(len(m.ClientHWAddr)), m.HopCount)
-	b = append(b, m.TransactionID[:]...)
-	b = binary.BigEndian.AppendUint16(b, m.NumSeconds)
-	b = binary.BigEndian.AppendUint16(b, m.Flags)
-	for _, ip := range [][]byte{m.ClientIPAddr, m.YourIPAddr, m.ServerIPAddr, m.GatewayIPAddr} {
-		var a [4]byte
-		if ip4 := dhcpIP(ip); ip4 != nil {
-			copy(a[:], ip4)
-		}
-		b = append(b, a[:]...)
-	}
-	var chaddr [16]byte
-	copy(chaddr[:], m.ClientHWAddr)
-	b = append(b, chaddr[:]...)
-	var sname [64]byte
-	copy(sname[:63], m.ServerHostName)
-	b = append(b, sname[:]...)
-	var file [128]byte
-	copy(file[:127], m.BootFileName)
-	b = append(b, file[:]...)
+	b = append(b, byte(dhcpv4.OpcodeBootReply), byte(h.htype), h.hlen, 0)
+	b = append(b, h.xid[:]...)
+	b = append(b, 0, 0, byte(h.flags>>8), byte(h.flags)) // secs, flags
+	b = append(b, h.ciaddr[:]...)
+	b = append(b, h.yiaddr[:]...)
+	b = append(b, h.siaddr[:]...)
+	b = append(b, h.giaddr[:]...)
+	b = append(b, h.chaddr[:]...)
+	b = append(b, make([]byte, snameFileLen)...)
 	b = append(b, magicCookie[:]...)
 
-	// One pass over the map, then the options in code order with relay
-	// agent information last: the codes present are a bit set walked in
-	// order, so there is no lookup per code and no sort.
-	const agentInfo = 82
-	var stack [32][]byte
-	values := stack[:0]
-	var present codeSet
-	var at [256]uint8 // index in values by code
-	for code, v := range m.Options {
-		if code == 0 || code == 255 {
-			continue // pad and end are not options (ToBytes leaves them out too)
-		}
-		present.add(code)
-		at[code] = uint8(len(values)) // at most 254 codes
-		values = append(values, v)
-	}
-	agent := present.has(agentInfo)
-	present[agentInfo>>6] &^= 1 << (agentInfo & 63)
-	for w, bits := range present {
+	// The codes present are a bit set walked in order: code order with no
+	// sort, relay agent information held back to go last.
+	o := &r.opts
+	agent := o.present.has(optAgentInfo)
+	for w, bits := range o.present {
 		for bits != 0 {
 			code := uint8(w<<6 + mathbits.TrailingZeros64(bits))
 			bits &= bits - 1
-			b = appendOption(b, code, values[at[code]])
+			if code == 0 || code == 255 || code == optAgentInfo {
+				continue // pad and end are not options (ToBytes leaves them out too)
+			}
+			b = appendOption(b, code, o.values[o.at[code]])
 		}
 	}
 	if agent {
-		b = appendOption(b, agentInfo, values[at[agentInfo]])
+		b = appendOption(b, optAgentInfo, o.values[o.at[optAgentInfo]])
 	}
 	b = append(b, 255)
-	for len(b) < minReplyLen {
-		b = append(b, 0)
+	if len(b) < minReplyLen {
+		b = append(b, make([]byte, minReplyLen-len(b))...)
 	}
 	return b
 }
@@ -86,14 +66,4 @@ func appendOption(b []byte, code uint8, v []byte) []byte {
 		v = v[n:]
 	}
 	return b
-}
-
-func dhcpIP(ip []byte) []byte {
-	switch len(ip) {
-	case 4:
-		return ip
-	case 16:
-		return ip[12:]
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -8,7 +9,7 @@ import (
 
 // FuzzHandle feeds arbitrary datagrams through the decoder and the handler,
 // as the server does: whatever arrives, nothing may panic, and any reply
-// must encode and decode again.
+// must encode (AppendReply and the library alike) and decode again.
 func FuzzHandle(f *testing.F) {
 	f.Add(msg(dhcpv4.MessageTypeDiscover, hw(1)).ToBytes())
 	f.Add(msg(dhcpv4.MessageTypeRequest, hw(1), withAddr(dhcpv4.OptionRequestedIPAddress, "192.0.2.100")).ToBytes())
@@ -28,8 +29,15 @@ func FuzzHandle(f *testing.F) {
 		for _, link := range []int{testLink, testLink + 1} {
 			res := h.Handle(Request{Msg: m, Link: link, Now: t0})
 			if res.Reply != nil {
-				if _, err := Decode(res.Reply.ToBytes()); err != nil {
+				wire := res.Reply.ToBytes()
+				if _, err := Decode(wire); err != nil {
 					t.Fatalf("reply to %x does not decode: %v", b, err)
+				}
+				if enc := AppendReply(nil, res.Reply); !bytes.Equal(enc, wire) {
+					t.Fatalf("reply to %x: AppendReply differs from ToBytes\n got %x\nwant %x", b, enc, wire)
+				}
+				if got, want := res.Reply.MessageType(), res.Reply.Message().MessageType(); got != want {
+					t.Fatalf("reply to %x: MessageType %v, want %v", b, got, want)
 				}
 			}
 		}

@@ -174,7 +174,7 @@ type Request struct {
 // only then send Reply (when non-nil).
 type Result struct {
 	Outcome Outcome
-	Reply   *dhcpv4.DHCPv4
+	Reply   *Reply
 	Lease   *lease.Lease
 	Scope   *Scope // the scope that answered, nil when none did
 }
@@ -255,11 +255,11 @@ func (h *Handler) Handle(req Request) Result {
 
 // HandleDecoded decides the answer to a message that RequestPool.Decode
 // decoded, as Handle does, using what the decoder already found: the
-// options it reads need no pass over the option map, and the Result's
-// lease and the reply's yiaddr live in d instead of new allocations. They
-// are valid until d is given back to the pool or handled again.
+// options it reads need no option map, and the Result's lease lives in d
+// instead of a new allocation. It is valid until d is given back to the
+// pool or handled again.
 func (h *Handler) HandleDecoded(d *Decoded, link int, now time.Time) Result {
-	req := Request{Msg: &d.Msg, Link: link, Now: now, opts: d.opts, decoded: d}
+	req := Request{Msg: &d.msg, Link: link, Now: now, opts: d.opts, decoded: d}
 	return h.handle(&req)
 }
 
@@ -379,16 +379,6 @@ func (req *Request) keep(l lease.Lease) *lease.Lease {
 	p := new(lease.Lease) // only here: l itself stays on the stack
 	*p = l
 	return p
-}
-
-// yourIP returns a as the reply's yiaddr, stored in the request's Decoded
-// when there is one.
-func (req *Request) yourIP(a netip.Addr) net.IP {
-	if d := req.decoded; d != nil {
-		d.yiaddr = a.As4()
-		return d.yiaddr[:]
-	}
-	return ip(a)
 }
 
 // scopeAmong returns the candidate scope holding a, or nil.

@@ -134,7 +134,7 @@ func dora(t *testing.T, h *Handler, c net.HardwareAddr) netip.Addr {
 	if off.Outcome != Offered {
 		t.Fatalf("DISCOVER from %s: outcome %s, want offer", c, off.Outcome)
 	}
-	yi := off.Reply.YourIPAddr.String()
+	yi := off.Reply.YourIP().String()
 	ack := h.Handle(Request{Msg: msg(dhcpv4.MessageTypeRequest, c,
 		withAddr(dhcpv4.OptionServerIdentifier, serverID.String()),
 		withAddr(dhcpv4.OptionRequestedIPAddress, yi)), Link: testLink, Now: t0})
@@ -148,21 +148,21 @@ func TestHandle(t *testing.T) {
 	type check func(t *testing.T, res Result)
 	wantYiaddr := func(a string) check {
 		return func(t *testing.T, res Result) {
-			if got := res.Reply.YourIPAddr.String(); got != a {
+			if got := res.Reply.YourIP().String(); got != a {
 				t.Errorf("yiaddr = %s, want %s", got, a)
 			}
 		}
 	}
 	wantOpt := func(code dhcpv4.OptionCode, v []byte) check {
 		return func(t *testing.T, res Result) {
-			if got := res.Reply.Options.Get(code); !bytes.Equal(got, v) {
+			if got, _ := res.Reply.Option(code.Code()); !bytes.Equal(got, v) {
 				t.Errorf("option %d = %v, want %v", code.Code(), got, v)
 			}
 		}
 	}
 	noOpt := func(code dhcpv4.OptionCode) check {
 		return func(t *testing.T, res Result) {
-			if res.Reply.Options.Has(code) {
+			if _, ok := res.Reply.Option(code.Code()); ok {
 				t.Errorf("option %d present, want absent", code.Code())
 			}
 		}
@@ -179,7 +179,7 @@ func TestHandle(t *testing.T) {
 	}
 	noReply := func(t *testing.T, res Result) {
 		if res.Reply != nil {
-			t.Errorf("reply sent: %s", res.Reply.Summary())
+			t.Errorf("reply sent: %s", res.Reply.Message().Summary())
 		}
 	}
 	tests := []struct {
@@ -348,8 +348,8 @@ func TestHandle(t *testing.T) {
 				t.Fatalf("outcome %s without a reply", res.Outcome)
 			}
 			if res.Reply != nil {
-				if res.Reply.OpCode != dhcpv4.OpcodeBootReply || res.Reply.TransactionID != tt.msg.TransactionID {
-					t.Errorf("reply header: op %v xid %v", res.Reply.OpCode, res.Reply.TransactionID)
+				if m := res.Reply.Message(); m.OpCode != dhcpv4.OpcodeBootReply || res.Reply.TransactionID() != tt.msg.TransactionID {
+					t.Errorf("reply header: op %v xid %v", m.OpCode, res.Reply.TransactionID())
 				}
 				if _, err := Decode(res.Reply.ToBytes()); err != nil {
 					t.Errorf("reply does not decode: %v", err)
@@ -379,7 +379,7 @@ func TestTwoClientsNeverShareAnAddress(t *testing.T) {
 	}
 	// The first client comes back and gets its own address again.
 	res = h.Handle(Request{Msg: msg(dhcpv4.MessageTypeDiscover, hw(1)), Link: testLink, Now: t0})
-	if res.Outcome != Offered || res.Reply.YourIPAddr.String() != "192.0.2.100" {
+	if res.Outcome != Offered || res.Reply.YourIP().String() != "192.0.2.100" {
 		t.Fatalf("returning client: %s %v, want offer of 192.0.2.100", res.Outcome, res.Reply)
 	}
 }
@@ -391,7 +391,7 @@ func TestNakThroughRelayAsksForBroadcast(t *testing.T) {
 	if res.Outcome != Naked {
 		t.Fatalf("outcome %s, want nak", res.Outcome)
 	}
-	if !res.Reply.IsBroadcast() {
+	if !res.Reply.Broadcast() {
 		t.Error("NAK through a relay without the broadcast flag")
 	}
 }
@@ -480,7 +480,7 @@ func TestRecycledRepliesCarryNothingOver(t *testing.T) {
 				t.Fatalf("no reply from the fresh handler (outcome %s); the step tests nothing", want.Outcome)
 			}
 			if g, w := got.Reply.ToBytes(), want.Reply.ToBytes(); !bytes.Equal(g, w) {
-				t.Fatalf("recycled reply differs from a fresh one:\n got %s\nwant %s", got.Reply.Summary(), want.Reply.Summary())
+				t.Fatalf("recycled reply differs from a fresh one:\n got %s\nwant %s", got.Reply.Message().Summary(), want.Reply.Message().Summary())
 			}
 			pool.Put(got.Reply)
 		})

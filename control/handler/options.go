@@ -48,24 +48,34 @@ func scanOptions(m *dhcpv4.DHCPv4) reqOptions {
 
 // set records option code's value if the handler reads it.
 func (o *reqOptions) set(code uint8, v []byte) {
+	if slot := o.slot(code); slot != nil {
+		*slot = v
+	}
+}
+
+// slot returns where option code's value goes, nil for an option the
+// handler does not read. Option 53's slot marks it present.
+func (o *reqOptions) slot(code uint8) *[]byte {
 	switch code {
 	case optMessageType:
-		o.hasType, o.msgType = true, v
+		o.hasType = true
+		return &o.msgType
 	case optRequestedIP:
-		o.requested = v
+		return &o.requested
 	case optServerID:
-		o.serverID = v
+		return &o.serverID
 	case optLeaseTime:
-		o.leaseTime = v
+		return &o.leaseTime
 	case optClientID:
-		o.clientID = v
+		return &o.clientID
 	case optAgentInfo:
-		o.agentInfo = v
+		return &o.agentInfo
 	case optParamList:
-		o.prl = v
+		return &o.prl
 	case optHostName:
-		o.hostname = v
+		return &o.hostname
 	}
+	return nil
 }
 
 // messageType is option 53 as dhcpv4.(*DHCPv4).MessageType reads it: one
@@ -141,13 +151,4 @@ func agentSubOptions(v []byte) (circuit, remote []byte) {
 		i += n
 	}
 	return subs[1], subs[2]
-}
-
-// MessageTypeOf returns m's message type as (*dhcpv4.DHCPv4).MessageType
-// does (MessageTypeNone unless option 53 is one byte), without the
-// allocations of the library's parser: for the send path, which looks at
-// every reply's type.
-func MessageTypeOf(m *dhcpv4.DHCPv4) dhcpv4.MessageType {
-	o := reqOptions{msgType: m.Options[optMessageType]}
-	return o.messageType()
 }

@@ -27,9 +27,6 @@ func FuzzOptionsMatchLibrary(f *testing.F) {
 		if !o.hasType {
 			t.Fatal("option 53 present but not seen")
 		}
-		if got, want := MessageTypeOf(lib), lib.MessageType(); got != want {
-			t.Errorf("MessageTypeOf(%x): %v, want %v", v, got, want)
-		}
 		if got, want := o.messageType(), lib.MessageType(); got != want {
 			t.Errorf("message type of %x: %v, want %v", v, got, want)
 		}
@@ -75,16 +72,5 @@ func TestOptAddr(t *testing.T) {
 		if got, ok := optAddr(tt.v); got != tt.want || ok != tt.wantOK {
 			t.Errorf("optAddr(%x) = %v, %v; want %v, %v", tt.v, got, ok, tt.want, tt.wantOK)
 		}
-	}
-}
-
-func TestMessageTypeOfAllocatesNothing(t *testing.T) {
-	m := &dhcpv4.DHCPv4{Options: dhcpv4.Options{optMessageType: {byte(dhcpv4.MessageTypeNak)}}}
-	var got dhcpv4.MessageType
-	if allocs := testing.AllocsPerRun(100, func() { got = MessageTypeOf(m) }); allocs != 0 {
-		t.Errorf("MessageTypeOf: %v allocations, want 0", allocs)
-	}
-	if got != dhcpv4.MessageTypeNak {
-		t.Errorf("MessageTypeOf = %v, want NAK", got)
 	}
 }

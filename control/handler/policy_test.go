@@ -53,7 +53,7 @@ func TestFailoverPolicy(t *testing.T) {
 				t.Fatalf("outcome %s, want %s", res.Outcome, tt.outcome)
 			}
 			if tt.leaseSec != 0 {
-				got := res.Reply.IPAddressLeaseTime(0)
+				got := res.Reply.Message().IPAddressLeaseTime(0)
 				if got != time.Duration(tt.leaseSec)*time.Second {
 					t.Errorf("lease time %s, want %ds", got, tt.leaseSec)
 				}

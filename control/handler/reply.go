@@ -1,8 +1,6 @@
 package handler
 
 import (
-	"encoding/binary"
-	"net"
 	"net/netip"
 	"sort"
 	"sync"
@@ -17,18 +15,17 @@ import (
 // reply builds an OFFER or ACK (RFC 2131 table 3). A zero yiaddr with a
 // zero lease time is the ACK to an INFORM: no address, no lease times.
 // reservedName is the client's reservation's host name, "" for none.
-func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration, reservedName string) *dhcpv4.DHCPv4 {
+func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr netip.Addr, lt time.Duration, reservedName string) *Reply {
 	r := h.header(req)
-	opts := r.Options
-	opts[optMessageType] = h.typeValue(typ)
+	r.setType(typ, h.typeValue(typ))
 	if yiaddr.IsValid() {
-		r.YourIPAddr = req.yourIP(yiaddr)
+		r.hdr.yiaddr = yiaddr.As4()
 		times := s.leaseTimes(uint32(lt / time.Second))
-		opts[optLeaseTime] = times[0]
-		opts[optRenewTime] = times[1]
-		opts[optRebindTime] = times[2]
+		r.opts.set(optLeaseTime, times[0])
+		r.opts.set(optRenewTime, times[1])
+		r.opts.set(optRebindTime, times[2])
 	} else {
-		r.ClientIPAddr = req.Msg.ClientIPAddr
+		r.hdr.ciaddr = as4(req.Msg.ClientIPAddr)
 	}
 	h.addConfigured(r, req, s, reservedName)
 	return r
@@ -36,22 +33,22 @@ func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr n
 
 // bootReply builds the BOOTREPLY to an RFC 951 request: no message type and
 // no lease time, the configured options in the vendor area.
-func (h *Handler) bootReply(req *Request, s *Scope, yiaddr netip.Addr, reservedName string) *dhcpv4.DHCPv4 {
+func (h *Handler) bootReply(req *Request, s *Scope, yiaddr netip.Addr, reservedName string) *Reply {
 	r := h.header(req)
-	r.YourIPAddr = req.yourIP(yiaddr)
-	r.ServerIPAddr = ip(h.serverID)
-	delete(r.Options, optServerID)
+	r.hdr.yiaddr = yiaddr.As4()
+	r.hdr.siaddr = h.serverID.As4()
+	r.opts.remove(optServerID)
 	h.addConfigured(r, req, s, reservedName)
 	return r
 }
 
 // nak builds a DHCPNAK. Through a relay it asks for broadcast, since the
 // client has no usable address (RFC 2131 §4.3.2).
-func (h *Handler) nak(req *Request) *dhcpv4.DHCPv4 {
+func (h *Handler) nak(req *Request) *Reply {
 	r := h.header(req)
-	r.Options[optMessageType] = h.typeValue(dhcpv4.MessageTypeNak)
+	r.setType(dhcpv4.MessageTypeNak, h.typeValue(dhcpv4.MessageTypeNak))
 	if gi := req.Msg.GatewayIPAddr; !gi.IsUnspecified() && gi != nil {
-		r.SetBroadcast()
+		r.hdr.flags |= broadcastFlag
 	}
 	return r
 }
@@ -59,33 +56,27 @@ func (h *Handler) nak(req *Request) *dhcpv4.DHCPv4 {
 // header fills the fields every reply copies from its request, plus the
 // server identifier and the echoed client identifier (RFC 6842) and relay
 // agent information (RFC 3046).
-func (h *Handler) header(req *Request) *dhcpv4.DHCPv4 {
+func (h *Handler) header(req *Request) *Reply {
 	m := req.Msg
 	r := h.replies.get()
-	*r = dhcpv4.DHCPv4{
-		OpCode:        dhcpv4.OpcodeBootReply,
-		HWType:        m.HWType,
-		TransactionID: m.TransactionID,
-		Flags:         m.Flags,
-		ClientIPAddr:  net.IPv4zero,
-		YourIPAddr:    net.IPv4zero,
-		ServerIPAddr:  net.IPv4zero,
-		GatewayIPAddr: m.GatewayIPAddr,
-		ClientHWAddr:  m.ClientHWAddr,
-		Options:       r.Options,
+	r.hdr = replyHeader{
+		htype:  m.HWType,
+		hlen:   uint8(len(m.ClientHWAddr)),
+		flags:  m.Flags,
+		xid:    m.TransactionID,
+		giaddr: as4(m.GatewayIPAddr),
 	}
-	if r.HWType == 0 {
-		r.HWType = iana.HWTypeEthernet
+	if r.hdr.htype == 0 {
+		r.hdr.htype = iana.HWTypeEthernet
 	}
-	if r.GatewayIPAddr == nil {
-		r.GatewayIPAddr = net.IPv4zero
-	}
-	r.Options[optServerID] = h.serverIDValue
+	copy(r.hdr.chaddr[:], m.ClientHWAddr)
+	r.msgType = dhcpv4.MessageTypeNone
+	r.opts.set(optServerID, h.serverIDValue)
 	if cid := req.opts.clientID; cid != nil {
-		r.Options[optClientID] = cid
+		r.opts.set(optClientID, cid)
 	}
 	if ri := req.opts.agentInfo; ri != nil {
-		r.Options[optAgentInfo] = ri
+		r.opts.set(optAgentInfo, ri)
 	}
 	return r
 }
@@ -93,8 +84,8 @@ func (h *Handler) header(req *Request) *dhcpv4.DHCPv4 {
 // addConfigured adds the subnet mask, the reservation's host name and the
 // scope's options. With a parameter request list only the requested options
 // go out (RFC 2132 §9.8); without one, all configured options do.
-func (h *Handler) addConfigured(r *dhcpv4.DHCPv4, req *Request, s *Scope, reservedName string) {
-	r.Options[optSubnetMask] = s.mask()
+func (h *Handler) addConfigured(r *Reply, req *Request, s *Scope, reservedName string) {
+	r.opts.set(optSubnetMask, s.mask())
 	prl := req.opts.prl
 	var asked codeSet
 	for _, c := range prl {
@@ -104,18 +95,12 @@ func (h *Handler) addConfigured(r *dhcpv4.DHCPv4, req *Request, s *Scope, reserv
 		if prl != nil && !asked.has(o.code) {
 			continue
 		}
-		r.Options[o.code] = o.value
+		r.opts.set(o.code, o.value)
 	}
 	if reservedName != "" {
-		r.Options[optHostName] = []byte(reservedName)
+		r.opts.set(optHostName, []byte(reservedName))
 	}
 }
-
-// codeSet is a set of option codes.
-type codeSet [4]uint64
-
-func (c *codeSet) add(code uint8)      { c[code>>6] |= 1 << (code & 63) }
-func (c *codeSet) has(code uint8) bool { return c[code>>6]&(1<<(code&63)) != 0 }
 
 // typeValue returns option 53's value for typ; the handler's values are
 // shared by its replies and never written.
@@ -132,17 +117,6 @@ func reservedHostname(s *Scope, c alloc.Client) string {
 		return res.Hostname
 	}
 	return ""
-}
-
-func be32(v uint32) []byte {
-	b := make([]byte, 4)
-	binary.BigEndian.PutUint32(b, v)
-	return b
-}
-
-func ip(a netip.Addr) net.IP {
-	b := a.As4()
-	return net.IP(b[:])
 }
 
 // scopeTable finds the scope holding an address by binary search over
@@ -174,30 +148,28 @@ func (t scopeTable) find(a netip.Addr) *Scope {
 	return nil
 }
 
-// ReplyPool recycles reply messages, each with its option map, so that
-// answering a client does not allocate a new message and map every time.
-// The zero value is ready to use and safe for concurrent use.
+// ReplyPool recycles replies, so that answering a client does not
+// allocate a new reply and its option storage every time. The zero value
+// is ready to use and safe for concurrent use.
 type ReplyPool struct {
 	pool sync.Pool
 }
 
-// get returns an empty message with an empty option map.
-func (p *ReplyPool) get() *dhcpv4.DHCPv4 {
-	if r, ok := p.pool.Get().(*dhcpv4.DHCPv4); ok {
+// get returns a reply with no options; header sets the rest.
+func (p *ReplyPool) get() *Reply {
+	if r, ok := p.pool.Get().(*Reply); ok {
 		return r
 	}
-	return &dhcpv4.DHCPv4{Options: make(dhcpv4.Options, 16)}
+	return &Reply{opts: replyOptions{values: make([][]byte, 0, 16)}}
 }
 
-// Put gives back a reply the handler made, once nothing uses it any more
-// (it has been encoded and counted). The option values themselves are not
-// reused: some are shared with requests and scope configuration.
-func (p *ReplyPool) Put(r *dhcpv4.DHCPv4) {
-	if r == nil || r.Options == nil {
+// Put gives back a reply, once nothing uses it any more (it has been
+// encoded and counted). The option values themselves are not reused: some
+// are shared with requests and scope configuration.
+func (p *ReplyPool) Put(r *Reply) {
+	if r == nil {
 		return
 	}
-	opts := r.Options
-	clear(opts)
-	*r = dhcpv4.DHCPv4{Options: opts}
+	r.opts.reset()
 	p.pool.Put(r)
 }

@@ -91,8 +91,8 @@ type outbox struct {
 	hdrs   []mmsghdr
 	linkN  int
 
-	sent    []*dhcpv4.DHCPv4 // replies in this batch, for the metrics
-	onSent  func(*dhcpv4.DHCPv4)
+	sent    []*handler.Reply // replies in this batch, for the metrics
+	onSent  func(*handler.Reply)
 	onError func(error)
 }
 
@@ -103,7 +103,7 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-func newOutbox(ifc *iface, xq *xskQueue, onSent func(*dhcpv4.DHCPv4), onError func(error)) *outbox {
+func newOutbox(ifc *iface, xq *xskQueue, onSent func(*handler.Reply), onError func(error)) *outbox {
 	o := &outbox{
 		ifc:     ifc,
 		udp:     ipv4.NewPacketConn(ifc.conn),
@@ -131,14 +131,14 @@ func newOutbox(ifc *iface, xq *xskQueue, onSent func(*dhcpv4.DHCPv4), onError fu
 // add queues reply to req's client, addressed as RFC 2131 §4.1 says, and
 // flushes first when the batch is full. via is the request's sender on
 // the link, when known.
-func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
+func (o *outbox) add(req *handler.Decoded, reply *handler.Reply, via linkPeer) {
 	if o.udpN == batchSize || o.linkN == batchSize {
 		o.flush()
 	}
-	nak := handler.MessageTypeOf(reply) == dhcpv4.MessageTypeNak
+	nak := reply.MessageType() == dhcpv4.MessageTypeNak
+	gi, ci := req.GatewayIP(), req.ClientIP()
 	switch {
-	case !isZero(req.GatewayIPAddr):
-		gi := addr4(req.GatewayIPAddr)
+	case !gi.IsUnspecified():
 		if o.xsk != nil && via.ip == gi && o.ifc.onLink(gi) {
 			// A relay on the link that sent the request from giaddr
 			// itself: its frame's source is giaddr's hardware address,
@@ -147,25 +147,24 @@ func (o *outbox) add(req, reply *dhcpv4.DHCPv4, via linkPeer) {
 		} else {
 			o.addUDP(gi, serverPort, reply)
 		}
-	case !isZero(req.ClientIPAddr) && !nak:
-		ci := addr4(req.ClientIPAddr)
-		if o.ifc.onLink(ci) && len(req.ClientHWAddr) == 6 {
+	case !ci.IsUnspecified() && !nak:
+		if o.ifc.onLink(ci) && len(req.ClientHWAddr()) == 6 {
 			// On the link: straight to the client's hardware address, as
 			// for a client without an address, so renewals from many
 			// clients need no ARP entries in the kernel's shared table.
-			o.addLink(ci, req.ClientHWAddr, reply)
+			o.addLink(ci, req.ClientHWAddr(), reply)
 		} else {
 			o.addUDP(ci, clientPort, reply)
 		}
-	case req.IsBroadcast() || nak || isZero(reply.YourIPAddr):
+	case req.Broadcast() || nak || reply.YourIP().IsUnspecified():
 		o.addLink(netip.AddrFrom4([4]byte{255, 255, 255, 255}), broadcastHW, reply)
 	default:
-		o.addLink(addr4(reply.YourIPAddr), req.ClientHWAddr, reply)
+		o.addLink(reply.YourIP(), req.ClientHWAddr(), reply)
 	}
 	o.sent = append(o.sent, reply)
 }
 
-func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *dhcpv4.DHCPv4) {
+func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *handler.Reply) {
 	o.udpBufs[o.udpN] = encodeReply(o.udpBufs[o.udpN], reply)
 	m := &o.udpMsgs[o.udpN]
 	m.Buffers[0] = o.udpBufs[o.udpN]
@@ -173,7 +172,7 @@ func (o *outbox) addUDP(dst netip.Addr, port uint16, reply *dhcpv4.DHCPv4) {
 	o.udpN++
 }
 
-func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *dhcpv4.DHCPv4) {
+func (o *outbox) addLink(dst netip.Addr, hw net.HardwareAddr, reply *handler.Reply) {
 	if o.xsk != nil {
 		o.addFrame(dst, clientPort, hw, reply)
 		return
@@ -203,7 +202,7 @@ const ethIPUDPLen = 14 + 20 + 8
 // addFrame queues reply as a whole Ethernet frame for the AF_XDP queue:
 // to hw (broadcast unless it is an Ethernet address), from the interface,
 // to dst:port from the server port.
-func (o *outbox) addFrame(dst netip.Addr, port uint16, hw []byte, reply *dhcpv4.DHCPv4) {
+func (o *outbox) addFrame(dst netip.Addr, port uint16, hw []byte, reply *handler.Reply) {
 	i := o.linkN
 	o.scratch = encodeReply(o.scratch, reply)
 	if ethIPUDPLen+len(o.scratch) > xsk.MaxFrame {
@@ -302,9 +301,4 @@ func sendmmsg(fd int, hdrs []mmsghdr) (int, error) {
 			return 0, errno
 		}
 	}
-}
-
-func addr4(ip net.IP) netip.Addr {
-	a, _ := netip.AddrFromSlice(ip.To4())
-	return a
 }

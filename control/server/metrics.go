@@ -96,10 +96,16 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *metrics) received(msg *dhcpv4.DHCPv4) { m.inByType[typeIndex(msg)].Inc() }
-func (m *metrics) sent(msg *dhcpv4.DHCPv4)     { m.outByType[typeIndex(msg)].Inc() }
-func (m *metrics) drop(reason string)          { m.drops.WithLabelValues(reason).Inc() }
-func (m *metrics) dropN(reason string, n int)  { m.drops.WithLabelValues(reason).Add(float64(n)) }
+func (m *metrics) received(req *handler.Decoded) { m.inByType[typeIndex(req.MessageType())].Inc() }
+
+// sent counts a reply; one without a type is a BOOTREPLY.
+func (m *metrics) sent(r *handler.Reply) {
+	typ := r.MessageType()
+	m.outByType[typeIndex(typ, typ != dhcpv4.MessageTypeNone)].Inc()
+}
+
+func (m *metrics) drop(reason string)         { m.drops.WithLabelValues(reason).Inc() }
+func (m *metrics) dropN(reason string, n int) { m.drops.WithLabelValues(reason).Add(float64(n)) }
 func (m *metrics) outcome(o handler.Outcome) {
 	m.byOutcome[o].Inc()
 	m.tally[o].Add(1)
@@ -163,14 +169,14 @@ var typeNames = [numTypes]string{"bootp", "DISCOVER", "OFFER", "REQUEST", "DECLI
 
 const numTypes = 10
 
-// typeIndex maps a message to its slot in typeNames.
-func typeIndex(msg *dhcpv4.DHCPv4) int {
-	v := msg.Options.Get(dhcpv4.OptionDHCPMessageType)
+// typeIndex maps a message type to its slot in typeNames; present is
+// false for BOOTP, which has no type option.
+func typeIndex(typ dhcpv4.MessageType, present bool) int {
 	switch {
-	case v == nil:
+	case !present:
 		return 0
-	case len(v) == 1 && v[0] >= 1 && v[0] <= 8:
-		return int(v[0])
+	case typ >= 1 && typ <= 8:
+		return int(typ)
 	}
 	return numTypes - 1
 }

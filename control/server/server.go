@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -325,7 +324,7 @@ func (s *Server) closeInterfaces() {
 // clients on the link go out through xq when it is not nil.
 func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQueue) {
 	defer s.wg.Done()
-	out := newOutbox(ifc, xq, func(r *dhcpv4.DHCPv4) {
+	out := newOutbox(ifc, xq, func(r *handler.Reply) {
 		s.metrics.sent(r)
 		s.replies.Put(r)
 	}, func(err error) {
@@ -364,12 +363,11 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 			if !ok {
 				continue
 			}
-			msg := &d.Msg
 			if res.Lease != nil {
 				leases = append(leases, *res.Lease)
-				held = append(held, pendingReply{req: msg, res: res, via: in.linkSource(i, from)})
+				held = append(held, pendingReply{req: d, res: res, via: in.linkSource(i, from)})
 			} else if res.Reply != nil {
-				out.add(msg, res.Reply, in.linkSource(i, from))
+				out.add(d, res.Reply, in.linkSource(i, from))
 			}
 		}
 		out.flush()
@@ -399,7 +397,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 
 // pendingReply is a reply held until its lease is durable.
 type pendingReply struct {
-	req *dhcpv4.DHCPv4
+	req *handler.Decoded
 	res handler.Result
 	via linkPeer
 }
@@ -423,8 +421,7 @@ func (s *Server) handlePacket(ifc *iface, payload []byte, from netip.AddrPort, n
 		}
 		return nil, handler.Result{}, false
 	}
-	msg := &d.Msg
-	s.metrics.received(msg)
+	s.metrics.received(d)
 
 	s.mu.RLock()
 	res := s.h.HandleDecoded(d, ifc.index, now) // res.Lease lives in d, recycled after the batch's replies
@@ -465,8 +462,6 @@ func (ifc *iface) srcAddr() netip.Addr {
 	}
 	return netip.IPv4Unspecified()
 }
-
-func isZero(ip net.IP) bool { return ip == nil || ip.IsUnspecified() }
 
 // onLink reports whether a is in one of the interface's own subnets.
 func (ifc *iface) onLink(a netip.Addr) bool {

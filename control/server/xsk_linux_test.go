@@ -15,6 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xdhcp/xdhcp/control/handler"
 	"github.com/xdhcp/xdhcp/control/lease"
 	"github.com/xdhcp/xdhcp/dataplane"
 	"github.com/xdhcp/xdhcp/internal/config"
@@ -259,6 +260,7 @@ func TestOutboxAddresses(t *testing.T) {
 		xsk:     &xskPort{mac: [6]byte{2, 0, 0, 0, 0, 0xaa}}}
 	chaddr := net.HardwareAddr{2, 0, 0, 0, 0, 0x11}
 	relayHW := [6]byte{2, 0, 0, 0, 0, 0x22}
+	var requests handler.RequestPool
 	request := func(giaddr, ciaddr string, broadcast bool) *dhcpv4.DHCPv4 {
 		m, err := dhcpv4.New(dhcpv4.WithHwAddr(chaddr), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest))
 		if err != nil {
@@ -306,7 +308,7 @@ func TestOutboxAddresses(t *testing.T) {
 		{"long reply to an on-link relay", request("192.0.2.7", "0.0.0.0", false),
 			linkPeer{ip: netip.MustParseAddr("192.0.2.7"), hw: relayHW}, "192.0.2.7:67"},
 	} {
-		o := newOutbox(ifc, &xskQueue{}, func(*dhcpv4.DHCPv4) {}, func(error) {})
+		o := newOutbox(ifc, &xskQueue{}, func(*handler.Reply) {}, func(error) {})
 		reply, err := dhcpv4.NewReplyFromRequest(lc.req, dhcpv4.WithMessageType(dhcpv4.MessageTypeOffer),
 			dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 150)))
 		if err != nil {
@@ -315,20 +317,20 @@ func TestOutboxAddresses(t *testing.T) {
 		for code := range 8 { // 8 options of 255 bytes: past 1,792
 			reply.UpdateOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(224+code), long.Value.ToBytes()))
 		}
-		o.add(lc.req, reply, lc.via)
+		o.add(mustDecode(t, &requests, lc.req), mustReply(t, reply), lc.via)
 		if o.linkN != 0 || o.udpN != 1 || o.udpMsgs[0].Addr.String() != lc.want {
 			t.Errorf("%s: %d frames, %d UDP datagrams (first to %v); want one datagram to %s", lc.name, o.linkN, o.udpN, o.udpMsgs[0].Addr, lc.want)
 		}
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := newOutbox(ifc, &xskQueue{}, func(*dhcpv4.DHCPv4) {}, func(error) {})
+			o := newOutbox(ifc, &xskQueue{}, func(*handler.Reply) {}, func(error) {})
 			reply, err := dhcpv4.NewReplyFromRequest(tc.req, dhcpv4.WithMessageType(dhcpv4.MessageTypeAck),
 				dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 150)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			o.add(tc.req, reply, tc.via)
+			o.add(mustDecode(t, &requests, tc.req), mustReply(t, reply), tc.via)
 			if tc.udp != "" {
 				if o.udpN != 1 || o.linkN != 0 {
 					t.Fatalf("%d UDP datagrams and %d frames queued, want the UDP datagram", o.udpN, o.linkN)
@@ -354,6 +356,26 @@ func TestOutboxAddresses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustDecode decodes a request as the server receives it.
+func mustDecode(tb testing.TB, pool *handler.RequestPool, m *dhcpv4.DHCPv4) *handler.Decoded {
+	tb.Helper()
+	d, err := pool.Decode(m.ToBytes())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// mustReply converts a library reply into the handler's.
+func mustReply(tb testing.TB, m *dhcpv4.DHCPv4) *handler.Reply {
+	tb.Helper()
+	r, err := handler.NewReply(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
 }
 
 // checksumByWords is RFC 1071's sum the plain way, 16 bits at a time: the
