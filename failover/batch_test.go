@@ -1,8 +1,10 @@
 package failover
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +34,66 @@ func (b *batchServer) CommitBindings(recs []lease.Lease) error {
 	return nil
 }
 
+// asyncBatchServer is a batchServer whose commits are queued to a
+// committer goroutine of its own that, as control/server's lease store
+// does, takes everything waiting and commits it together, in order, in
+// one commit of the batchServer's cost (AsyncBatchApplier); the first
+// failFirst commits fail.
+type asyncBatchServer struct {
+	*batchServer
+	mu        sync.Mutex
+	pending   []asyncCommit
+	wake      chan struct{}
+	failFirst atomic.Int32
+}
+
+type asyncCommit struct {
+	recs []lease.Lease
+	done func(error)
+}
+
+func newAsyncBatchServer(t *testing.T, b *batchServer) *asyncBatchServer {
+	a := &asyncBatchServer{batchServer: b, wake: make(chan struct{}, 1)}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-a.wake:
+			}
+			a.mu.Lock()
+			batch := a.pending
+			a.pending = nil
+			a.mu.Unlock()
+			var all []lease.Lease
+			for _, c := range batch {
+				all = append(all, c.recs...)
+			}
+			err := a.CommitBindings(all)
+			if a.failFirst.Add(-1) >= 0 {
+				err = errors.New("commit failed (test)")
+			}
+			for _, c := range batch {
+				c.done(err)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped })
+	return a
+}
+
+func (a *asyncBatchServer) CommitBindingsAsync(recs []lease.Lease, done func(error)) {
+	a.mu.Lock()
+	a.pending = append(a.pending, asyncCommit{recs: recs, done: done})
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (b *batchServer) runSizes() []int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -45,6 +107,20 @@ func (b *batchServer) runSizes() []int {
 // Both partners send updates, so each connection carries BNDUPDs and
 // BNDACKs interleaved, and runs must take both.
 func TestUpdatesArrivingTogetherShareOneApply(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		async     bool
+		failFirst int32 // async commits that fail before the rest succeed
+	}{
+		{name: "blocking commit"},
+		{name: "commit in flight while the engine goes on", async: true},
+		{name: "failed commits are refused and resent", async: true, failFirst: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testRuns(t, tt.async, tt.failFirst) })
+	}
+}
+
+func testRuns(t *testing.T, async bool, failFirst int32) {
 	addr := freePort(t)
 	own := newOwnership()
 	pc, sc := testConfig(fsm.Primary, addr), testConfig(fsm.Secondary, addr)
@@ -54,8 +130,17 @@ func TestUpdatesArrivingTogetherShareOneApply(t *testing.T) {
 	secondary.reject = map[netip.Addr]uint8{refused: 7}
 	pa := &batchServer{fakeServer: primary, commit: 5 * time.Millisecond}
 	sa := &batchServer{fakeServer: secondary, commit: 5 * time.Millisecond}
-	a := startWith(t, pc, pa, primary)
-	b := startWith(t, sc, sa, secondary)
+	var depsA, depsB Deps = pa, sa
+	if async {
+		aa, ab := newAsyncBatchServer(t, pa), newAsyncBatchServer(t, sa)
+		ab.failFirst.Store(failFirst)
+		depsA, depsB = aa, ab
+	}
+	if failFirst > 0 {
+		pc.ResendDelay = 10 * time.Millisecond
+	}
+	a := startWith(t, pc, depsA, primary)
+	b := startWith(t, sc, depsB, secondary)
 	waitFor(t, 10*time.Second, "both NORMAL", func() bool { return stateIs(a, "NORMAL")() && stateIs(b, "NORMAL")() })
 
 	const n = 400
@@ -100,7 +185,12 @@ func TestUpdatesArrivingTogetherShareOneApply(t *testing.T) {
 		}
 		t.Logf("%s: %d updates in %d commits, largest %d", bs.name, n, len(runs), largest)
 	}
-	if got := a.p.Status().Counters.UpdatesRejected; got != 1 {
-		t.Fatalf("the primary counted %d refused updates, want the 1 refused inside a run", got)
+	c := a.p.Status().Counters
+	if failFirst == 0 && c.UpdatesRejected != 1 {
+		t.Fatalf("the primary counted %d refused updates, want the 1 refused inside a run", c.UpdatesRejected)
+	}
+	if failFirst > 0 && (c.UpdatesRejected < 2 || c.UpdatesResent == 0) {
+		t.Fatalf("with %d failed commits on the secondary the primary counted %d refusals and %d resends, want the failed runs refused and resent",
+			failFirst, c.UpdatesRejected, c.UpdatesResent)
 	}
 }

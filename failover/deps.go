@@ -77,6 +77,19 @@ type BatchApplier interface {
 	CommitBindings(recs []lease.Lease) error
 }
 
+// AsyncBatchApplier is a BatchApplier whose commit does not block:
+// CommitBindingsAsync queues a run's staged records for one durable
+// commit and calls done once with its outcome, from another goroutine,
+// without blocking. The engine then goes on reading the partner's
+// acknowledgements and sending its own updates while the commit is in
+// flight, and sends the run's BNDACKs when done has reported; with a
+// blocking CommitBindings both directions of the stream stall for every
+// commit.
+type AsyncBatchApplier interface {
+	BatchApplier
+	CommitBindingsAsync(recs []lease.Lease, done func(error))
+}
+
 // AckHandler is optionally implemented by Deps to hear that the partner
 // accepted one of this server's EXPIRED or RELEASED binding updates
 // (BNDACK without a reject reason): the address may then become FREE

@@ -43,9 +43,10 @@ type Peer struct {
 	doneMu sync.Mutex
 	done   map[*link]chan struct{}
 
-	queue updateQueue  // shared with Updated
-	mclt  mcltState    // shared with LeaseTime
-	lag   lagHistogram // replication lag, read by Status
+	queue     updateQueue   // shared with Updated
+	mclt      mcltState     // shared with LeaseTime
+	lag       lagHistogram  // replication lag, read by Status
+	committed committedRuns // partner runs whose commit finished, from the committer
 
 	// Everything below is owned by the Run goroutine.
 	machine        *fsm.Machine
@@ -128,6 +129,7 @@ func New(cfg Config, deps Deps, log *zap.Logger) (*Peer, error) {
 		rejects:    map[wire.RejectReason]uint64{},
 	}
 	p.queue.init()
+	p.committed.ready = make(chan struct{}, 1)
 	p.mclt.init(cfg.MCLT)
 	p.lag.init()
 	p.primaryBuckets = loadbalance.SplitBuckets(cfg.SplitPercent)
@@ -234,6 +236,8 @@ func (p *Peer) Run(ctx context.Context) error {
 			p.receive(msg)
 		case <-p.notify:
 			p.pump(p.now())
+		case <-p.committed.ready:
+			p.onCommitted()
 		case f := <-p.cmds:
 			f()
 		case <-timer.C:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/control/lease"
+	"github.com/xdhcp/xdhcp/failover/fsm"
 	"github.com/xdhcp/xdhcp/failover/wire"
 	"go.uber.org/zap"
 )
@@ -413,8 +414,11 @@ func (p *Peer) parseUpdate(m *wire.Message) update {
 // onRun handles a run of BNDUPDs and BNDACKs that arrived together, in
 // their order: each BNDUPD is staged (put in force in memory) and each
 // BNDACK settled where it stands, then the staged bindings are committed
-// together, their BNDACKs go out in one write, and the window is refilled
-// once. Without a BatchApplier each BNDUPD is applied and answered alone.
+// together, their BNDACKs go out in one write once the commit is durable,
+// and the window is refilled once. With an AsyncBatchApplier the engine
+// does not wait for the commit: onCommitted answers the run when it has
+// finished. Without a BatchApplier each BNDUPD is applied and answered
+// alone.
 func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
 	ba, batching := p.deps.(BatchApplier)
 	var (
@@ -443,20 +447,90 @@ func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
 		us = append(us, u)
 	}
 	if len(recs) > 0 {
+		if async, ok := ba.(AsyncBatchApplier); ok {
+			l := p.cur
+			async.CommitBindingsAsync(recs, func(err error) {
+				p.committed.add(committedRun{link: l, us: us, staged: staged, err: err})
+			})
+			p.pump(now)
+			return
+		}
 		if err := ba.CommitBindings(recs); err != nil {
 			for _, i := range staged {
 				us[i].err = err
 			}
 		}
 	}
-	if len(us) > 0 {
-		acks := make([]*wire.Message, len(us))
-		for i, u := range us {
-			acks[i] = p.ackFor(u)
-		}
-		p.sendAll(acks)
-	}
+	p.answer(us)
 	p.pump(now)
+}
+
+// answer sends the BNDACKs of a run's updates in one write.
+func (p *Peer) answer(us []update) {
+	if len(us) == 0 {
+		return
+	}
+	acks := make([]*wire.Message, len(us))
+	for i, u := range us {
+		acks[i] = p.ackFor(u)
+	}
+	p.sendAll(acks)
+}
+
+// committedRun is a run of partner updates whose commit was queued
+// without blocking (AsyncBatchApplier), once the commit has finished.
+type committedRun struct {
+	link   *link // the connection the run came on
+	us     []update
+	staged []int // index in us of each committed record
+	err    error
+}
+
+// committedRuns hands finished commits from the committer's goroutine,
+// which must not block, to the engine's.
+type committedRuns struct {
+	mu    sync.Mutex
+	runs  []committedRun
+	ready chan struct{} // capacity 1: runs is not empty
+}
+
+func (c *committedRuns) add(r committedRun) {
+	c.mu.Lock()
+	c.runs = append(c.runs, r)
+	c.mu.Unlock()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (c *committedRuns) take() []committedRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	runs := c.runs
+	c.runs = nil
+	return runs
+}
+
+// onCommitted answers the runs whose commit finished: BNDACKs for the
+// updates now durable, refusals for those the commit failed. A run that
+// came on a connection since dropped is not answered: the partner sends
+// its unacknowledged updates again on the next one.
+func (p *Peer) onCommitted() {
+	for _, r := range p.committed.take() {
+		if r.err != nil {
+			for _, i := range r.staged {
+				r.us[i].err = r.err
+			}
+		}
+		if r.link != p.cur || p.cur == nil {
+			continue
+		}
+		p.answer(r.us)
+	}
+	now := p.now()
+	p.pump(now)
+	p.afterEvent(now, fsm.Actions{})
 }
 
 // ackFor builds a BNDUPD's BNDACK: an acknowledgement, or a refusal with

@@ -248,6 +248,28 @@ func (s *Store) CommitAsync(l Lease, done func(error)) {
 	s.c.enqueue(&request{writes: []write{w}, done: done})
 }
 
+// CommitAllAsync queues leases for one durable commit and calls done
+// once with its outcome, as CommitAsync does for one lease: all of them
+// are durable when done gets nil. done runs on the committer goroutine
+// (or the caller's, for a lease that cannot be encoded or a closed
+// store) and must not block.
+func (s *Store) CommitAllAsync(leases []Lease, done func(error)) {
+	if len(leases) == 0 {
+		done(nil)
+		return
+	}
+	writes := make([]write, len(leases))
+	for i, l := range leases {
+		w, err := leaseWrite(l)
+		if err != nil {
+			done(err)
+			return
+		}
+		writes[i] = w
+	}
+	s.c.enqueue(&request{writes: writes, done: done})
+}
+
 // Delete removes the lease of ip, durably, through the same committer as
 // Commit so that it is ordered with commits. Deleting an absent lease is
 // not an error.

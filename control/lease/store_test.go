@@ -247,6 +247,34 @@ func TestCommitAsyncAndConcurrentCommits(t *testing.T) {
 	})
 }
 
+func TestCommitAllAsync(t *testing.T) {
+	runStoreTest(t, func(t *testing.T, s *Store) {
+		run := []Lease{sampleLease(addr("10.3.0.1")), sampleLease(addr("10.3.0.2")), sampleLease(addr("10.3.0.3"))}
+		done := make(chan error, 1)
+		s.CommitAllAsync(run, func(err error) { done <- err })
+		if err := <-done; err != nil {
+			t.Fatalf("CommitAllAsync: %v", err)
+		}
+		for _, l := range run {
+			if _, ok, err := s.Get(l.IP); !ok || err != nil {
+				t.Errorf("Get(%v) after the commit = %v, %v", l.IP, ok, err)
+			}
+		}
+		bad := []Lease{sampleLease(addr("10.3.0.4")), {IP: netip.MustParseAddr("2001:db8::1")}}
+		s.CommitAllAsync(bad, func(err error) { done <- err })
+		if err := <-done; err == nil {
+			t.Error("CommitAllAsync with an IPv6 lease: no error")
+		}
+		if _, ok, _ := s.Get(addr("10.3.0.4")); ok {
+			t.Error("a run with a bad lease was partly stored")
+		}
+		s.CommitAllAsync(nil, func(err error) { done <- err })
+		if err := <-done; err != nil {
+			t.Errorf("CommitAllAsync(nil) = %v", err)
+		}
+	})
+}
+
 // holdCommitter blocks the committer inside OnCommit after its first batch
 // until release is closed, so a test can queue requests deterministically.
 type holdCommitter struct {

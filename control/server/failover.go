@@ -168,6 +168,19 @@ func (s *Server) CommitBindings(recs []lease.Lease) error {
 	return nil
 }
 
+// CommitBindingsAsync queues staged partner bindings for one durable
+// commit and reports its outcome to done from the lease store's
+// committer, so the failover engine goes on with the stream meanwhile
+// (failover.AsyncBatchApplier).
+func (s *Server) CommitBindingsAsync(recs []lease.Lease, done func(error)) {
+	s.store.CommitAllAsync(recs, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("store %d partner bindings: %w", len(recs), err)
+		}
+		done(err)
+	})
+}
+
 // ForEachBinding walks every stored binding of the failover scopes.
 func (s *Server) ForEachBinding(fn func(lease.Lease) bool) {
 	stop := errors.New("stop")

@@ -24,8 +24,8 @@ import (
 // partner when one overrides the configuration file's.
 
 var (
-	_ failover.ScopeSettings = (*Server)(nil)
-	_ failover.BatchApplier  = (*Server)(nil)
+	_ failover.ScopeSettings     = (*Server)(nil)
+	_ failover.AsyncBatchApplier = (*Server)(nil)
 )
 
 // replicaKey is the store's meta key of the replication record.
