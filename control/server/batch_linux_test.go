@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"net"
-	"net/netip"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -16,14 +15,7 @@ import (
 // queue. The reply is an ACK with the options an ISP scope hands out, to
 // a client renewing on the link.
 func BenchmarkOutboxAdd(b *testing.B) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	ifc := &iface{name: "srv0", addr: netip.MustParseAddr("10.0.0.1"), conn: conn,
-		subnets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")},
-		xsk:     &xskPort{mac: [6]byte{2, 0, 0, 0, 0, 0xaa}}}
+	ifc := newOutboxIface(b, "10.0.0.1/16")
 	chaddr := net.HardwareAddr{2, 0xdd, 0, 0, 0x12, 0x34}
 	req, err := dhcpv4.New(dhcpv4.WithHwAddr(chaddr), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest))
 	if err != nil {

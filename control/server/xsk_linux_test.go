@@ -250,14 +250,7 @@ func FuzzParseUDPFrame(f *testing.F) {
 // hardware address, the UDP socket for relays and clients the link does
 // not reach directly.
 func TestOutboxAddresses(t *testing.T) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ifc := &iface{name: "srv0", addr: netip.MustParseAddr("192.0.2.1"), conn: conn,
-		subnets: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
-		xsk:     &xskPort{mac: [6]byte{2, 0, 0, 0, 0, 0xaa}}}
+	ifc := newOutboxIface(t, "192.0.2.1/24")
 	chaddr := net.HardwareAddr{2, 0, 0, 0, 0, 0x11}
 	relayHW := [6]byte{2, 0, 0, 0, 0, 0x22}
 	var requests handler.RequestPool
@@ -356,6 +349,21 @@ func TestOutboxAddresses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newOutboxIface is an interface at addr (with its prefix) with an AF_XDP
+// port, for outbox tests that queue without sending; its UDP socket is on
+// loopback and closed in cleanup.
+func newOutboxIface(tb testing.TB, addr string) *iface {
+	tb.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	p := netip.MustParsePrefix(addr)
+	return &iface{name: "srv0", addr: p.Addr(), conn: conn, subnets: []netip.Prefix{p.Masked()},
+		xsk: &xskPort{mac: [6]byte{2, 0, 0, 0, 0, 0xaa}}}
 }
 
 // mustDecode decodes a request as the server receives it.
