@@ -38,7 +38,8 @@ type Generator struct {
 var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
 
 // renewLatency is the latency the renew scenario's client count allows
-// for: at rate r it renews max(4,000, r × renewLatency) clients, so a
+// for: at rate r it renews max(4,000, r × renewLatency) clients (mix:
+// max(8,000, r × renewLatency), half renewing, half doing DORA), so a
 // fast server's latency under load does not cap its rate (by Little's
 // law) while a slow one's warm-up, which binds every client first, stays
 // short. At 100 ms the generator ran out of idle clients near
@@ -61,7 +62,8 @@ func (g Generator) Scenarios() []string {
 func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 	topo, scenario, rate, d := req.Topo, req.Scenario, req.Rate, req.Duration
 	clients := defaultClients[scenario]
-	if scenario == "renew" {
+	if scenario == "renew" || scenario == "mix" {
+		// mix: half the clients renew and half do DORA, each at half the rate
 		clients = max(clients, int(float64(rate)*renewLatency.Seconds()))
 	}
 	if n, ok := g.Clients[scenario]; ok {
