@@ -139,32 +139,48 @@ func TestNewReplyRefuses(t *testing.T) {
 }
 
 // TestReplyOptionsSetAndRemove covers the option set's bookkeeping: a
-// value replaced in place, a removed option gone from the wire, and a
-// reset set empty.
+// value replaced in place, removals from the middle and the end of the
+// values, an option set again after its removal, and a reset.
 func TestReplyOptionsSetAndRemove(t *testing.T) {
 	var o replyOptions
-	o.set(6, []byte{1})
-	o.set(3, []byte{2})
-	o.set(6, []byte{3})
-	o.remove(3)
-	o.remove(9) // absent: nothing happens
-	if n := o.len(); n != 1 {
-		t.Fatalf("%d options, want 1", n)
+	want := map[uint8][]byte{}
+	set := func(code uint8, v []byte) { o.set(code, v); want[code] = v }
+	remove := func(code uint8) { o.remove(code); delete(want, code) }
+	check := func(step string) {
+		t.Helper()
+		if o.len() != len(want) {
+			t.Fatalf("%s: %d options, want %d", step, o.len(), len(want))
+		}
+		for code := range 256 {
+			v, ok := o.get(uint8(code))
+			w, wok := want[uint8(code)]
+			if ok != wok || !bytes.Equal(v, w) || (v == nil) != (w == nil) {
+				t.Fatalf("%s: option %d = %v, %v; want %v, %v", step, code, v, ok, w, wok)
+			}
+		}
 	}
-	if v, ok := o.get(6); !ok || !bytes.Equal(v, []byte{3}) {
-		t.Errorf("option 6 = %v, %v; want [3]", v, ok)
+	set(6, []byte{1})
+	set(3, []byte{2})
+	set(54, []byte{3})
+	set(6, []byte{4})
+	check("set and replace")
+	remove(6) // the first value: the last moves into its slot
+	check("remove the first")
+	remove(54) // now the last value
+	check("remove the last")
+	remove(9) // absent: nothing happens
+	check("remove an absent code")
+	set(54, nil)
+	set(6, []byte{5})
+	check("set again after removal")
+	for round := range 600 { // removals and sets never outgrow the index
+		remove(uint8(round % 256))
+		set(uint8((round+7)%256), []byte{byte(round)})
 	}
-	if _, ok := o.get(3); ok {
-		t.Error("option 3 present after remove")
-	}
-	o.set(3, nil)
-	if v, ok := o.get(3); !ok || v != nil {
-		t.Errorf("option 3 = %v, %v; want present and empty", v, ok)
-	}
+	check("many rounds")
 	o.reset()
-	if o.len() != 0 || len(o.values) != 0 {
-		t.Errorf("%d options, %d values after reset", o.len(), len(o.values))
-	}
+	clear(want)
+	check("reset")
 }
 
 func TestAppendReplyAllocatesNothing(t *testing.T) {

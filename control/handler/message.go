@@ -46,12 +46,12 @@ type replyHeader struct {
 }
 
 // replyOptions is a reply's options: the codes present as a bit set, and
-// each code's value at its index in values. Encoding walks the bit set,
-// which is code order.
+// each code's value at its index in values, one value per code present.
+// Encoding walks the bit set, which is code order.
 type replyOptions struct {
 	present codeSet
 	at      [256]uint8 // index in values by code, meaningful for codes present
-	values  [][]byte   // in the order the options were set
+	values  [][]byte   // as many as codes present, in no particular order
 }
 
 // set gives option code the value v (nil: present and empty).
@@ -61,7 +61,7 @@ func (o *replyOptions) set(code uint8, v []byte) {
 		return
 	}
 	o.present.add(code)
-	o.at[code] = uint8(len(o.values)) // at most 256 codes, each set once
+	o.at[code] = uint8(len(o.values)) // below 256: one value per code present
 	o.values = append(o.values, v)
 }
 
@@ -73,12 +73,23 @@ func (o *replyOptions) get(code uint8) ([]byte, bool) {
 	return o.values[o.at[code]], true
 }
 
-// remove takes option code out; its slot in values stays unused.
+// remove takes option code out, moving the last value into its slot.
 func (o *replyOptions) remove(code uint8) {
-	if o.present.has(code) {
-		o.values[o.at[code]] = nil
-		o.present.remove(code)
+	if !o.present.has(code) {
+		return
 	}
+	o.present.remove(code)
+	i, last := o.at[code], uint8(len(o.values)-1)
+	if i != last {
+		o.present.each(func(c uint8) {
+			if o.at[c] == last {
+				o.at[c] = i
+			}
+		})
+		o.values[i] = o.values[last]
+	}
+	o.values[last] = nil
+	o.values = o.values[:last]
 }
 
 // reset empties the set, dropping the references to the values.
@@ -89,7 +100,7 @@ func (o *replyOptions) reset() {
 }
 
 // len is the number of options present.
-func (o *replyOptions) len() int { return o.present.len() }
+func (o *replyOptions) len() int { return len(o.values) }
 
 // setType sets the message type, as a field and as option 53 with value v.
 func (r *Reply) setType(typ dhcpv4.MessageType, v []byte) {
@@ -223,14 +234,6 @@ type codeSet [4]uint64
 func (c *codeSet) add(code uint8)      { c[code>>6] |= 1 << (code & 63) }
 func (c *codeSet) remove(code uint8)   { c[code>>6] &^= 1 << (code & 63) }
 func (c *codeSet) has(code uint8) bool { return c[code>>6]&(1<<(code&63)) != 0 }
-
-func (c *codeSet) len() int {
-	n := 0
-	for _, w := range c {
-		n += mathbits.OnesCount64(w)
-	}
-	return n
-}
 
 // each calls f for each code in the set, in increasing order.
 func (c *codeSet) each(f func(code uint8)) {
