@@ -24,7 +24,7 @@ const broadcastFlag = 0x8000
 // The header fields a handler reply never sets (hops, secs, sname, file)
 // are always zero. Option values may be shared with the request and the
 // scope's configuration: a Reply is valid until it is given back to its
-// ReplyPool, and its request until then too.
+// ReplyPool, and its request must not be recycled before then.
 type Reply struct {
 	hdr     replyHeader
 	msgType dhcpv4.MessageType // option 53's value; MessageTypeNone for a BOOTREPLY without one
