@@ -45,7 +45,16 @@ type Config struct {
 	// in bursts of Rate×Tick (at least one), so between bursts the
 	// generator sleeps in poll instead of spinning on the clock and
 	// taking a core from the server on a shared machine. Default 100µs.
-	Tick     time.Duration
+	Tick time.Duration
+	// Idle says how the generator waits when nothing is due and no
+	// reply is waiting: IdleSleep (the default) sleeps up to a Tick on a
+	// timer and then takes every reply that arrived meanwhile; IdlePoll
+	// sleeps in poll and is woken by the next reply. Being woken costs
+	// the sender of the reply, the server under test, a task wake-up
+	// for every reply it sends (on veth its transmit runs the
+	// generator's receive), so IdlePoll inflates every server's CPU per
+	// lease; IdleSleep adds up to a Tick to latencies instead.
+	Idle     IdleMode
 	Window   int           // most exchanges in flight when Rate is 0; default 1024
 	Duration time.Duration // measured time; default 10s
 	Timeout  time.Duration // per attempt; default 1s
@@ -182,6 +191,13 @@ func (c *Config) validate() error {
 	if c.Tick == 0 {
 		c.Tick = defaultTick
 	}
+	switch c.Idle {
+	case "":
+		c.Idle = IdleSleep
+	case IdleSleep, IdlePoll:
+	default:
+		return fmt.Errorf("%w: Idle %q: choose %q or %q", ErrConfig, c.Idle, IdleSleep, IdlePoll)
+	}
 	if c.Timeout <= 0 {
 		c.Timeout = time.Second
 	}
@@ -223,6 +239,15 @@ func (c *Config) validate() error {
 // defaultTick is Config.Tick's default: at 100,000 starts/s a burst of
 // ten, far below any latency the generator reports.
 const defaultTick = 100 * time.Microsecond
+
+// IdleMode is how the generator waits with nothing due (Config.Idle).
+type IdleMode string
+
+// The idle modes.
+const (
+	IdleSleep IdleMode = "sleep"
+	IdlePoll  IdleMode = "poll"
+)
 
 // Client states.
 const (
@@ -679,7 +704,7 @@ func (g *gen) finish(c *client) {
 }
 
 // pump flushes transmits, then handles whatever replies are waiting.
-// When none were waiting it blocks up to wait for one, so an idle
+// When none were waiting it waits (Config.Idle says how), so an idle
 // generator leaves the CPU to the server.
 func (g *gen) pump(wait time.Duration) error {
 	g.flush()
@@ -688,7 +713,12 @@ func (g *gen) pump(wait time.Duration) error {
 		return fmt.Errorf("receive: %w", err)
 	}
 	if n == 0 && wait > 20*time.Microsecond {
-		if _, err = g.io.Receive(min(wait, time.Millisecond), g.handle); err != nil {
+		timeout := min(wait, time.Millisecond)
+		if g.cfg.Idle == IdleSleep {
+			sleepTick(min(wait, g.cfg.Tick))
+			timeout = 0
+		}
+		if _, err = g.io.Receive(timeout, g.handle); err != nil {
 			return fmt.Errorf("receive: %w", err)
 		}
 	}

@@ -124,6 +124,16 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "waiting in poll holds the rate too",
+			cfg:  Config{Clients: 1000, Rate: 2000, Idle: IdlePoll, Duration: 300 * time.Millisecond},
+			check: func(t *testing.T, r *Result, f *fakeServer) {
+				d := r.Stats.Kinds[stats.DORA]
+				if got := r.Offered(stats.DORA); got < 1000 || got > 2300 || d.Timeouts != 0 {
+					t.Errorf("offered %.0f/s, %d timeouts; want about 2000, none", got, d.Timeouts)
+				}
+			},
+		},
+		{
 			name: "a coarse tick releases starts in bursts at the same rate",
 			cfg:  Config{Clients: 1000, Rate: 2000, Tick: 50 * time.Millisecond, Duration: 300 * time.Millisecond},
 			check: func(t *testing.T, r *Result, f *fakeServer) {
@@ -316,6 +326,7 @@ func TestConfigErrors(t *testing.T) {
 		{Retries: 11},
 		{Tick: -time.Microsecond},
 		{Tick: 2 * time.Second},
+		{Idle: "nap"},
 		{Relay: netip.MustParseAddr("10.0.0.1")},
 		{Scenario: ScenarioFlood, FloodSource: "everywhere"},
 	} {

@@ -21,7 +21,10 @@ type Generator struct {
 	// IO is the generator's packet I/O (xdhcp-bench run --io): recvmmsg,
 	// ring or afxdp; "" is xdhcp-bench's default. With afxdp the
 	// generator's own XDP program holds the generator interface.
-	IO         string
+	IO string
+	// Idle is how the generator waits with nothing due (xdhcp-bench run
+	// --idle): sleep or poll; "" is xdhcp-bench's default.
+	Idle       string
 	Clients    map[string]int // per scenario; defaults below
 	Timeout    time.Duration  // per attempt; default 1s
 	LegitRate  float64        // flood: legitimate DORA rate; default 200
@@ -86,6 +89,9 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 		"--legit-rate", strconv.FormatFloat(legit, 'f', -1, 64), "--json", "--progress", "off", "--phase-marks"}
 	if g.IO != "" {
 		args = append(args, "--io", g.IO)
+	}
+	if g.Idle != "" {
+		args = append(args, "--idle", g.Idle)
 	}
 	if !g.Direct && (scenario == "renew" || scenario == "mix") {
 		targets := topo.SrvAddr.String()

@@ -33,6 +33,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	rate := fs.Float64("rate", 0, "exchanges started per second; 0 = unbounded (keeps --window in flight)")
 	window := fs.Int("window", 1024, "exchanges in flight when --rate is 0")
 	tick := fs.Duration("tick", 100*time.Microsecond, "pacing quantum at a --rate: starts leave in bursts of rate×tick, and the generator sleeps between them")
+	idle := fs.String("idle", "sleep", "how the generator waits with nothing due: sleep (a tick on a timer; replies wait in the ring) | poll (woken by each reply, which costs the server a wake-up per reply)")
 	duration := fs.Duration("duration", 10*time.Second, "measured time")
 	timeout := fs.Duration("timeout", time.Second, "per-attempt timeout")
 	retries := fs.Int("retries", 0, "retransmissions before an exchange counts as dropped")
@@ -62,7 +63,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("run: --mac-seed %d: use 0-255", *seed)
 	}
 	cfg := loadgen.Config{
-		Scenario: loadgen.Scenario(*scenario), Clients: *clients, Rate: *rate, Tick: *tick, Window: *window, Duration: *duration,
+		Scenario: loadgen.Scenario(*scenario), Clients: *clients, Rate: *rate, Tick: *tick, Idle: loadgen.IdleMode(*idle), Window: *window, Duration: *duration,
 		Timeout: *timeout, Retries: *retries, ClientID: *clientID, Release: *release, Decline: *decline,
 		LegitRate: *legit, MACSeed: byte(*seed), FloodSource: loadgen.FloodSource(*floodSource),
 	}

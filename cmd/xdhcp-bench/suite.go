@@ -87,6 +87,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	out := fs.String("out", "", "results directory; default bench/results/<UTC date-time>")
 	xdhcpd := fs.String("xdhcpd", "", "xdhcpd binary to use instead of the one on PATH")
 	genIO := fs.String("gen-io", "afxdp", "the xdhcp-bench generator's packet I/O: afxdp (fastest here, docs/BENCHMARKS.md), recvmmsg or ring")
+	genIdle := fs.String("gen-idle", "sleep", "how the generator waits with nothing due: sleep or poll (xdhcp-bench run --idle)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,7 +148,10 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	default:
 		return fmt.Errorf("--gen-io %q: choose afxdp, recvmmsg or ring", *genIO)
 	}
-	gen := suite.Generator{Binary: self, IO: *genIO, ScenarioOf: strings.Split(*scenarios, ",")}
+	if *genIdle != "sleep" && *genIdle != "poll" {
+		return fmt.Errorf("--gen-idle %q: choose sleep or poll", *genIdle)
+	}
+	gen := suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle, ScenarioOf: strings.Split(*scenarios, ",")}
 	var plans []plan
 	plans = append(plans, plansBySweep(gen, genServers, genSweep)...)
 	if ps := list(*perfServers, "xdhcpd,kea"); len(ps) > 0 {
@@ -155,7 +159,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	}
 	if *yardstick {
 		plans = append(plans,
-			plan{suite.Generator{Binary: self, IO: *genIO, ScenarioOf: []string{"dora"}}, []string{"echo-xdp"}, pick(yardstickRates, yardstickQuick)},
+			plan{suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle, ScenarioOf: []string{"dora"}}, []string{"echo-xdp"}, pick(yardstickRates, yardstickQuick)},
 			plan{suite.PerfDHCP{}, []string{"echo-xdp"}, pick(yardstickPerfdhcp, perfdhcpQuick)})
 	}
 	if len(plans) == 0 {
