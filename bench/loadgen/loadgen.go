@@ -236,6 +236,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// warmupTimeout bounds the per-attempt timeout of the warm-up.
+const warmupTimeout = 200 * time.Millisecond
+
 // defaultTick is Config.Tick's default: at 100,000 starts/s a burst of
 // ten, far below any latency the generator reports.
 const defaultTick = 100 * time.Microsecond
@@ -292,6 +295,11 @@ type gen struct {
 	queue []pending // FIFO of attempt deadlines (a ring)
 	qHead int
 	qLen  int
+	// timeout is the current phase's per-attempt timeout: Config.Timeout
+	// when measuring, at most warmupTimeout while warming up. All
+	// attempts of a phase share it, which keeps the queue in deadline
+	// order.
+	timeout time.Duration
 
 	inflight int
 	servers  []serverInfo
@@ -317,7 +325,7 @@ func Run(ctx context.Context, io PacketIO, cfg Config) (*Result, error) {
 	}
 	seed := uint64(time.Now().UnixNano())
 	g := &gen{
-		cfg: cfg, io: io, mac: io.HardwareAddr(),
+		cfg: cfg, io: io, mac: io.HardwareAddr(), timeout: cfg.Timeout,
 		clients: make([]client, cfg.Clients),
 		salt:    uint32(seed>>7) &^ (1 << 31),
 		owners:  make(map[[4]byte]uint32, cfg.Clients),
@@ -366,6 +374,11 @@ func (g *gen) clock() int64 {
 
 // warmup binds the clients the scenario renews, without measuring.
 func (g *gen) warmup(ctx context.Context) error {
+	// Unmeasured: an attempt a server dropped is retried after a short
+	// wait, not the measured timeout, so a server whose socket
+	// overflows in the warm-up's burst is not waited on for seconds.
+	g.timeout = min(g.cfg.Timeout, warmupTimeout)
+	defer func() { g.timeout = g.cfg.Timeout }()
 	lo, hi := g.renewRange()
 	next := lo
 	bound := 0
@@ -403,7 +416,7 @@ func (g *gen) warmup(ctx context.Context) error {
 			lastReport = g.now
 			g.cfg.Progress(Snapshot{Phase: "warm-up", Elapsed: time.Duration(g.now), Stats: g.st})
 		}
-		if g.now > int64(g.cfg.Duration)*6+int64(30*time.Second) {
+		if g.now > int64(g.cfg.Duration)*3+int64(15*time.Second) {
 			return fmt.Errorf("warm-up: only %d of %d clients bound after %v", bound, hi-lo, time.Duration(g.now).Round(time.Second))
 		}
 	}
@@ -664,7 +677,7 @@ func (g *gen) push(idx, seq uint32) {
 		}
 		g.queue, g.qHead = grown, 0
 	}
-	g.queue[(g.qHead+g.qLen)%len(g.queue)] = pending{deadline: g.now + int64(g.cfg.Timeout), idx: idx, seq: seq}
+	g.queue[(g.qHead+g.qLen)%len(g.queue)] = pending{deadline: g.now + int64(g.timeout), idx: idx, seq: seq}
 	g.qLen++
 }
 
@@ -728,7 +741,7 @@ func (g *gen) pump(wait time.Duration) error {
 
 // drain keeps handling replies and timeouts until nothing is in flight.
 func (g *gen) drain(ctx context.Context, start int64) error {
-	limit := g.clock() + int64(g.cfg.Timeout)*int64(g.cfg.Retries+1) + int64(100*time.Millisecond)
+	limit := g.clock() + int64(g.timeout)*int64(g.cfg.Retries+1) + int64(100*time.Millisecond)
 	for g.inflight > 0 && g.now < limit && ctx.Err() == nil {
 		g.clock()
 		g.expire()

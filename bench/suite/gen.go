@@ -38,11 +38,11 @@ type Generator struct {
 	Direct bool
 }
 
-var defaultClients = map[string]int{"dora": 60000, "renew": 4000, "mix": 8000, "flood": 1000, "probe": 10}
+var defaultClients = map[string]int{"dora": 60000, "renew": 2000, "mix": 4000, "flood": 1000, "probe": 10}
 
 // renewLatency is the latency the renew scenario's client count allows
-// for: at rate r it renews max(4,000, r × renewLatency) clients (mix:
-// max(8,000, r × renewLatency), half renewing, half doing DORA), so a
+// for: at rate r it renews max(2,000, r × renewLatency) clients (mix:
+// max(4,000, r × renewLatency), half renewing, half doing DORA), so a
 // fast server's latency under load does not cap its rate (by Little's
 // law) while a slow one's warm-up, which binds every client first, stays
 // short. At 100 ms the generator ran out of idle clients near
