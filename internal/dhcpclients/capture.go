@@ -44,9 +44,27 @@ func StartCapture(ctx context.Context, ns *netns.NS, iface, filter, display stri
 	return c, nil
 }
 
+// captureSettle is how long waitCapturing waits after tshark's "Capturing
+// on" line: the line can come a moment before packets are captured (a run
+// of TestPerfdhcpAndCapture in CI missed the first of 29 ACKs, sent a
+// few hundred milliseconds after it).
+const captureSettle = 500 * time.Millisecond
+
 // waitCapturing waits for tshark's "Capturing on" line, which it prints
-// once its capture child has the interface open.
+// once its capture child has the interface open, and then captureSettle.
 func (c *Capture) waitCapturing(ctx context.Context, iface string) error {
+	if err := c.waitLine(ctx, iface); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("tshark on %s: %w", iface, ctx.Err())
+	case <-time.After(captureSettle):
+		return nil
+	}
+}
+
+func (c *Capture) waitLine(ctx context.Context, iface string) error {
 	deadline := time.After(20 * time.Second)
 	for !strings.Contains(c.errOut.String(), "Capturing on") {
 		select {
