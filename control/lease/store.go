@@ -224,15 +224,24 @@ func (s *Store) Commit(ctx context.Context, leases ...Lease) error {
 	if len(leases) == 0 {
 		return nil
 	}
+	writes, err := leaseWrites(leases)
+	if err != nil {
+		return err
+	}
+	return s.c.wait(ctx, writes)
+}
+
+// leaseWrites encodes leases as the committer's writes.
+func leaseWrites(leases []Lease) ([]write, error) {
 	writes := make([]write, len(leases))
 	for i, l := range leases {
 		w, err := leaseWrite(l)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		writes[i] = w
 	}
-	return s.c.wait(ctx, writes)
+	return writes, nil
 }
 
 // CommitAsync queues one lease and calls done with nil once it is durable,
@@ -258,14 +267,10 @@ func (s *Store) CommitAllAsync(leases []Lease, done func(error)) {
 		done(nil)
 		return
 	}
-	writes := make([]write, len(leases))
-	for i, l := range leases {
-		w, err := leaseWrite(l)
-		if err != nil {
-			done(err)
-			return
-		}
-		writes[i] = w
+	writes, err := leaseWrites(leases)
+	if err != nil {
+		done(err)
+		return
 	}
 	s.c.enqueue(&request{writes: writes, done: done})
 }
