@@ -264,8 +264,14 @@ func (p *Peer) Updated(l lease.Lease) {
 		desired = l.Expiry.Sub(l.Start)
 	}
 	p.queue.pushAt(l, desired, p.now())
+	wake(p.notify)
+}
+
+// wake signals a capacity-1 channel the engine selects on, without
+// blocking: a signal already pending covers this one.
+func wake(ch chan struct{}) {
 	select {
-	case p.notify <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -498,10 +504,7 @@ func (c *committedRuns) add(r committedRun) {
 	c.mu.Lock()
 	c.runs = append(c.runs, r)
 	c.mu.Unlock()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
+	wake(c.ready)
 }
 
 func (c *committedRuns) take() []committedRun {
@@ -523,7 +526,7 @@ func (p *Peer) onCommitted() {
 				r.us[i].err = r.err
 			}
 		}
-		if r.link != p.cur || p.cur == nil {
+		if r.link != p.cur {
 			continue
 		}
 		p.answer(r.us)
