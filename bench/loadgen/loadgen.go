@@ -43,7 +43,7 @@ type Config struct {
 	Rate     float64  // exchanges started per second; 0: unbounded, Window in flight
 	// Tick is the pacing quantum at a target Rate: starts are released
 	// in bursts of Rate×Tick (at least one), so between bursts the
-	// generator sleeps in poll instead of spinning on the clock and
+	// generator can wait (see Idle) instead of spinning on the clock and
 	// taking a core from the server on a shared machine. Default 100µs.
 	Tick time.Duration
 	// Idle says how the generator waits when nothing is due and no
@@ -494,8 +494,9 @@ func (g *gen) measure(ctx context.Context) (time.Duration, error) {
 		}
 		wait := time.Millisecond
 		if g.cfg.Rate > 0 {
-			// Sleep until a burst's worth is due; a reply arriving
-			// earlier wakes the loop, which then starts what is due.
+			// Wait until a burst's worth is due (IdleSleep: at most a
+			// tick, IdlePoll: unless a reply comes first); the loop then
+			// starts whatever is due.
 			next := start + int64(float64(started+burst)/g.cfg.Rate*1e9)
 			wait = time.Duration(next - g.clock())
 		}

@@ -246,8 +246,8 @@ func runScenario(ctx context.Context, cfg Config, srv servers.Server, scen strin
 			// A step that could not run (a renew warm-up the server
 			// could not bind in time) ends this scenario's sweep, not
 			// the server's run: its other scenarios still get measured.
-			if _, alive := proc.CPU(); alive != nil {
-				return rows, fmt.Errorf("%s died during the %d/s step: %w; output:\n%s", srv.Name, rate, alive, proc.Tail())
+			if _, dead := proc.CPU(); dead != nil {
+				return rows, fmt.Errorf("%s died during the %d/s step: %w; output:\n%s", srv.Name, rate, dead, proc.Tail())
 			}
 			log.Warn("step failed; ending this scenario's sweep", zap.String("scenario", scen), zap.Int("offered", rate), zap.Error(err))
 			break
