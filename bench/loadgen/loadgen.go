@@ -703,6 +703,14 @@ func (g *gen) expire() {
 		}
 		g.st.Kinds[c.kind].Timeouts++
 		g.finish(c)
+		if c.state == stRenewing || c.state == stRebinding {
+			// A client whose renewal went unanswered keeps its lease
+			// and tries again later, as RFC 2131 section 4.4.5 has it;
+			// dropping it from the bound clients would shrink a renew
+			// run with every loss until nothing was left to renew.
+			c.state = stBound
+			continue
+		}
 		g.forget(p.idx)
 		c.state = stIdle
 	}

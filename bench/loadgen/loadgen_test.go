@@ -208,6 +208,28 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			// Every client's first renewal is lost; each stays bound
+			// and its later renewals complete.
+			name: "a client whose renewal times out renews again",
+			cfg:  Config{Scenario: ScenarioRenew, Clients: 32, Timeout: 20 * time.Millisecond},
+			setup: func(f *fakeServer) {
+				renewals := 0
+				f.drop = func(_ int, m *frame.Message) bool {
+					if m.Ciaddr == ([4]byte{}) {
+						return false // the warm-up's DORA
+					}
+					renewals++
+					return renewals <= 32
+				}
+			},
+			check: func(t *testing.T, r *Result, f *fakeServer) {
+				n := r.Stats.Kinds[stats.Renew]
+				if n.Timeouts != 32 || n.Completed == 0 {
+					t.Errorf("renew %+v: want 32 timeouts, then renewals completing", n)
+				}
+			},
+		},
+		{
 			name: "rebind broadcasts",
 			cfg:  Config{Scenario: ScenarioRebind, Clients: 32},
 			check: func(t *testing.T, r *Result, f *fakeServer) {
