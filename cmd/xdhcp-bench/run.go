@@ -104,6 +104,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 	}
 	defer conn.Close()
 	showProgress := *progress == "on" || (*progress == "auto" && isTerminal(os.Stderr))
+	lost := &socketLoss{conn: conn}
 	runOnce := func(c loadgen.Config) (report.Report, error) {
 		var p report.Progress
 		if showProgress {
@@ -112,6 +113,7 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 			}
 		}
 		before, _ := procstat.Read(os.Getpid())
+		lost.since()
 		res, err := loadgen.Run(ctx, conn, c)
 		if showProgress {
 			fmt.Fprint(e.stderr, "\r\x1b[K")
@@ -120,7 +122,9 @@ func runGenerator(ctx context.Context, e env, args []string) error {
 			return report.Report{}, err
 		}
 		after, _ := procstat.Read(os.Getpid())
-		return report.From(res, after.Sub(before).Total()), nil
+		r := report.From(res, after.Sub(before).Total())
+		r.RxLost = lost.since()
+		return r, nil
 	}
 	var reports []report.Report
 	if maxDrop == 0 {
@@ -181,6 +185,36 @@ func openPacketIO(e env, iface, mode string, batch int) (packetIO, error) {
 		return c, nil
 	}
 	return nil, fmt.Errorf("--io %q: choose recvmmsg, ring or afxdp", mode)
+}
+
+// socketLoss counts the received frames the kernel drops on the way to
+// the generator's socket (a full ring, an empty fill ring).
+type socketLoss struct {
+	conn packetIO
+	seen uint64 // AF_XDP's counters run on; AF_PACKET's reset when read
+}
+
+// since returns the drops since its previous call, 0 when the engine
+// cannot tell.
+func (l *socketLoss) since() uint64 {
+	switch c := l.conn.(type) {
+	case *afxdp.Conn:
+		st, err := c.Socket.Stats()
+		if err != nil {
+			return 0
+		}
+		total := st.Rx_dropped + st.Rx_ring_full
+		d := total - l.seen
+		l.seen = total
+		return d
+	case *rawio.Conn:
+		st, err := c.Stats()
+		if err != nil {
+			return 0
+		}
+		return uint64(st.Drops)
+	}
+	return 0
 }
 
 // PhaseMark prefixes the stderr lines --phase-marks prints.
