@@ -32,11 +32,16 @@ const (
 	// xskRingEntries is the entries of the AF_XDP rings of an interface,
 	// shared among its queues (each gets at least xskMinRing and at most
 	// xskMaxRing, a power of two); the UMEM of a queue holds twice as many
-	// 2 KiB frames. One queue's 4096 hold 50 ms of requests at 80,000/s,
-	// through a slow commit.
-	xskRingEntries = 8192
+	// 2 KiB frames, so an interface's sockets take 64 MiB. A receive ring
+	// is the server's backlog: a burst that arrives while the workers are
+	// descheduled or waiting for a commit waits there, and what does not
+	// fit the kernel drops (fill-ring-empty). One queue's 16,384 hold
+	// 80 ms at 200,000 requests/s; with 4,096, a 2-core host that was not
+	// saturated lost 1.5-2.9% of 200,000 renewals/s to bursts, with
+	// 16,384 0-1.2% (docs/BENCHMARKS.md, "A deeper receive ring").
+	xskRingEntries = 16384
 	xskMinRing     = 1024
-	xskMaxRing     = 4096
+	xskMaxRing     = 16384
 	// xskWorkers is the fewest workers an interface with AF_XDP gets.
 	xskWorkers = 8
 	// xskMaxQueues bounds the queues of one interface given sockets.
