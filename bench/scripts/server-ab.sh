@@ -3,7 +3,7 @@
 # alternating runs so both see the same machine load. Each run builds a
 # fresh generator/server namespace pair (veth, 10.99.0.0/16), starts one
 # xdhcpd with the suite's single-server configuration and a fresh lease
-# store, drives DORA with xdhcp-bench, and reports xdhcpd's utime+stime
+# store, drives the scenario with xdhcp-bench, and reports xdhcpd's utime+stime
 # from /proc over the measured run. Needs root.
 #
 #   bench/scripts/server-ab.sh OLD_XDHCPD NEW_XDHCPD [RATE] [RUNS] [XDHCP_BENCH]
@@ -11,10 +11,17 @@
 # OLD_YAML and NEW_YAML, when set, are appended to each side's
 # configuration: the same binary can be compared with itself under two
 # settings, e.g. NEW_YAML=$'dataplane:\n  afxdp: off'. GEN_IO picks the
-# generator's packet I/O (default afxdp, as the suite's).
+# generator's packet I/O (default afxdp, as the suite's). SCENARIO picks
+# the exchange (default dora; renew binds the clients first, and that
+# warm-up is in the CPU figure on both sides alike). PERF_DIR, when set,
+# records every CPU with perf for 4 s in the middle of each run and writes
+# what each xdhcpd spent its samples on (perf-classify.py) to
+# PERF_DIR/<old|new>-<run>.txt; the CPU figure of such a run includes
+# perf's overhead.
 set -euo pipefail
 OLD=$1 NEW=$2 RATE=${3:-20000} RUNS=${4:-3} BENCH=${5:-./bin/xdhcp-bench}
 GEN_IO=${GEN_IO:-afxdp}
+SCENARIO=${SCENARIO:-dora}
 DUR=6s
 tick=$(getconf CLK_TCK)
 one() { # one BINARY EXTRA_YAML: prints "completed drops p50 p99 cpu_s"
@@ -48,8 +55,18 @@ Y
 	sleep 1.5
 	local t0 t1 out
 	t0=$(awk '{print $14 + $15}' /proc/$sp/stat)
-	out=$(ip netns exec $g "$BENCH" run --iface gen0 --clients 60000 --rate "$RATE" --duration $DUR --scenario dora --progress off --io "$GEN_IO" --json)
+	local pp=
+	if [ -n "${PERF_DIR:-}" ]; then
+		(sleep 2; perf record -q -a -g -o $d/perf.data -- sleep 4 >/dev/null 2>&1) &
+		pp=$!
+	fi
+	out=$(ip netns exec $g "$BENCH" run --iface gen0 --clients 60000 --rate "$RATE" --duration $DUR --scenario "$SCENARIO" --progress off --io "$GEN_IO" --json)
 	t1=$(awk '{print $14 + $15}' /proc/$sp/stat)
+	if [ -n "$pp" ]; then
+		wait $pp
+		perf script -i $d/perf.data -F comm,ip,sym,dso 2>/dev/null |
+			python3 "$(dirname "$0")/perf-classify.py" "$(basename "$bin")" >"$PERF_DIR/$side-$run.txt"
+	fi
 	echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; k=r["kinds"][0]; print("%.0f %.4f %d %d" % (k["completed_per_s"], k["drop_ratio"], k["p50_us"], k["p99_us"]), end=" ")'
 	echo "scale=2; ($t1 - $t0) / $tick" | bc
 }
