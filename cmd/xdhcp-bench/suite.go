@@ -19,7 +19,7 @@ import (
 // Default sweeps. The generator's reach past what any server sustains; a
 // sweep stops at the first step over --max-drop.
 var (
-	genRates          = []int{250, 1000, 5000, 10000, 15000, 20000, 40000, 60000, 80000, 100000, 120000, 140000, 160000, 200000}
+	genRates          = []int{250, 1000, 5000, 10000, 15000, 20000, 40000, 60000, 80000, 100000, 120000, 140000, 160000, 180000, 200000}
 	genRatesQuick     = []int{500, 2500, 10000, 40000, 80000}
 	perfdhcpRates     = []int{500, 1000, 2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
 	perfdhcpQuick     = []int{1000, 5000, 10000, 20000, 30000}
