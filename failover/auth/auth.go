@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -60,6 +61,19 @@ type Session struct {
 	key         []byte // session key once both nonces are known
 	sendSeq     uint64
 	recvSeq     uint64
+	// HMACs under key, one per direction because Seal and Open may run on
+	// two goroutines; made at the first message after the handshake and
+	// reset for each one, which spares the key's two hash blocks and the
+	// allocations of a new HMAC per message.
+	sendMAC, recvMAC macState
+}
+
+// macState is one direction's reusable HMAC under the session key.
+type macState struct {
+	h    hash.Hash
+	dir  [1]byte
+	zero [MACLen]byte // stands in for the MAC bytes being computed
+	sum  [MACLen]byte
 }
 
 // NewSession returns the digest state for one new connection. initiator
@@ -108,8 +122,9 @@ func (s *Session) Seal(m *wire.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	mac := s.mac(m.Type, s.dir(true), out)
-	copy(out[wire.HeaderLen+len(m.Pad)+wire.OptionHeadLen+len(data)-MACLen:], mac)
+	macOff := wire.HeaderLen + len(m.Pad) + wire.OptionHeadLen + len(data) - MACLen
+	mac := s.mac(m.Type, true, out, macOff)
+	copy(out[macOff:], mac)
 	if m.Type == wire.MsgConnectAck {
 		s.deriveKey()
 	}
@@ -118,24 +133,46 @@ func (s *Session) Seal(m *wire.Message) ([]byte, error) {
 	return out, nil
 }
 
-// mac computes the HMAC of a message whose digest's MAC bytes are zero.
-func (s *Session) mac(t wire.MsgType, dir byte, zeroed []byte) []byte {
-	key := s.key
+// mac computes the HMAC of msg, one message, with its MAC bytes
+// msg[macOff:macOff+MACLen] taken as zero. For messages after the
+// handshake the result is reused by the next call in the same direction.
+func (s *Session) mac(t wire.MsgType, sending bool, msg []byte, macOff int) []byte {
+	dir := s.dir(sending)
 	if handshakeType(t) {
-		key = s.secret
-	}
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte{dir})
-	if t == wire.MsgConnectAck {
-		// the CONNECTACK also covers the CONNECT's nonce
-		connectNonce := s.remoteNonce
-		if s.initiator {
-			connectNonce = s.localNonce
+		h := hmac.New(sha256.New, s.secret)
+		h.Write([]byte{dir})
+		if t == wire.MsgConnectAck {
+			// the CONNECTACK also covers the CONNECT's nonce
+			connectNonce := s.remoteNonce
+			if s.initiator {
+				connectNonce = s.localNonce
+			}
+			h.Write(connectNonce)
 		}
-		h.Write(connectNonce)
+		var zero [MACLen]byte
+		writeZeroed(h, msg, macOff, zero[:])
+		return h.Sum(nil)
 	}
-	h.Write(zeroed)
-	return h.Sum(nil)
+	st := &s.recvMAC
+	if sending {
+		st = &s.sendMAC
+	}
+	if st.h == nil {
+		st.h = hmac.New(sha256.New, s.key)
+		st.dir[0] = dir
+	}
+	st.h.Reset()
+	st.h.Write(st.dir[:])
+	writeZeroed(st.h, msg, macOff, st.zero[:])
+	return st.h.Sum(st.sum[:0])
+}
+
+// writeZeroed writes msg to h with the MACLen bytes at macOff replaced by
+// zero, which must hold MACLen zero bytes.
+func writeZeroed(h hash.Hash, msg []byte, macOff int, zero []byte) {
+	h.Write(msg[:macOff])
+	h.Write(zero)
+	h.Write(msg[macOff+MACLen:])
 }
 
 func (s *Session) deriveKey() {
@@ -186,14 +223,12 @@ func (s *Session) Open(raw []byte, m *wire.Message) error {
 	}
 	// raw's digest option starts right after the header (it is first).
 	macOff := int(m.PayloadOffset) + wire.OptionHeadLen + len(d) - MACLen
-	zeroed := bytes.Clone(raw)
-	clear(zeroed[macOff : macOff+MACLen])
 	var savedRemote []byte
 	if hs {
 		savedRemote = s.remoteNonce
 		s.remoteNonce = d[1+seqLen : 1+seqLen+NonceLen]
 	}
-	got := s.mac(m.Type, s.dir(false), zeroed)
+	got := s.mac(m.Type, false, raw, macOff)
 	if !hmac.Equal(got, d[len(d)-MACLen:]) {
 		s.remoteNonce = savedRemote
 		return fmt.Errorf("%s xid %d: %w", m.Type, m.XID, ErrBadDigest)

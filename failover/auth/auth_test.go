@@ -84,6 +84,17 @@ func TestSessionRejects(t *testing.T) {
 			raw[len(raw)-1] ^= 1
 			return deliver(b, raw)
 		}, ErrBadDigest},
+		{"tampered after good messages (the reused HMAC is reset)", func(t *testing.T) error {
+			a, b := handshake(t, secret, secret)
+			for i := 0; i < 3; i++ {
+				if _, err := pipe(t, a, b, state()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw, _ := a.Seal(state())
+			raw[len(raw)-1] ^= 1
+			return deliver(b, raw)
+		}, ErrBadDigest},
 		{"tampered header time", func(t *testing.T) error {
 			a, b := handshake(t, secret, secret)
 			raw, _ := a.Seal(state())
