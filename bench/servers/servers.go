@@ -285,6 +285,10 @@ func write(path, content string) error {
 	return nil
 }
 
+// benchPairSecret is the shared secret of the benchmark's xdhcpd pair,
+// which lives only in the suite's namespaces.
+const benchPairSecret = "xdhcp-bench pair secret, not for production\n"
+
 func prepareXdhcpd(s Spec) ([]string, []string, error) {
 	cfg := fmt.Sprintf(`server:
   interfaces: [%s]
@@ -302,6 +306,12 @@ scopes:
 `, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"), s.MetricsListen,
 		s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
 	if s.Role != "" {
+		// The pair authenticates its stream, as docs/CONFIG.md tells
+		// operators to; both partners write the same secret.
+		secret := filepath.Join(s.Dir, "failover.secret")
+		if err := write(secret, benchPairSecret); err != nil {
+			return nil, nil, err
+		}
 		cfg += fmt.Sprintf(`failover:
   name: bench-pair
   role: %s
@@ -309,7 +319,8 @@ scopes:
   partner: %s:647
   mode: load-balance
   load-balance-percent: 50
-`, s.Role, s.Addr, s.Partner)
+  shared-secret-file: %s
+`, s.Role, s.Addr, s.Partner, secret)
 	}
 	path := filepath.Join(s.Dir, "xdhcpd.yaml")
 	return []string{"--config", path}, nil, write(path, cfg)
