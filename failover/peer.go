@@ -58,7 +58,8 @@ type Peer struct {
 	skew           time.Duration
 	skewWarned     bool
 	inflight       map[uint32]inflight
-	upddoneMarker  uint64 // send UPDDONE once every update up to this sequence is acked
+	updMsg         wire.Message // the BNDUPD being built, reused (pump)
+	upddoneMarker  uint64       // send UPDDONE once every update up to this sequence is acked
 	upddoneXID     uint32
 	awaitUpdDone   bool
 	applied        *ServingPolicy

@@ -297,9 +297,9 @@ func (p *Peer) pump(now time.Time) {
 		return
 	}
 	var batch []byte
-	var msgs []*wire.Message
+	sent := 0
 	window := p.maxUnacked()
-	for len(p.inflight)+len(msgs) < window {
+	for len(p.inflight)+sent < window {
 		it, ok := p.queue.pop()
 		if !ok {
 			break
@@ -310,7 +310,8 @@ func (p *Peer) pump(now time.Time) {
 				pot = d
 			}
 		}
-		m := wire.BindingOptions(&wire.Message{Type: wire.MsgBndUpd, XID: p.cur.nextXID()}, bindingFromLease(it.l, pot))
+		p.updMsg.Reset(wire.MsgBndUpd, p.cur.nextXID())
+		m := wire.BindingOptions(&p.updMsg, bindingFromLease(it.l, pot))
 		m.Time = unixTime(now)
 		b, err := p.cur.sess.Seal(m)
 		if err != nil {
@@ -318,17 +319,17 @@ func (p *Peer) pump(now time.Time) {
 			continue
 		}
 		batch = append(batch, b...)
-		msgs = append(msgs, m)
+		sent++
 		p.inflight[m.XID] = inflight{item: it, pot: pot}
 	}
-	if len(msgs) > 0 {
+	if sent > 0 {
 		_ = p.cur.conn.SetWriteDeadline(now.Add(p.cfg.ReceiveTimer))
 		if _, err := p.cur.conn.Write(batch); err != nil {
 			p.dropLink("send BNDUPD batch: " + err.Error())
 			return
 		}
 		p.lastSend = now
-		p.count(func(c *Counters) { c.UpdatesSent += uint64(len(msgs)) })
+		p.count(func(c *Counters) { c.UpdatesSent += uint64(sent) })
 	}
 	p.maybeUpdDone(now)
 }

@@ -117,7 +117,10 @@ func (s *Session) Seal(m *wire.Message) ([]byte, error) {
 		return nil, fmt.Errorf("seal %s: %w: no session key before CONNECT/CONNECTACK", m.Type, ErrHandshake)
 	}
 	data = append(data, make([]byte, MACLen)...)
-	m.Options = append([]wire.Option{{Code: wire.OptMessageDigest, Data: data}}, m.Options...)
+	// The digest goes first, in the room the options already have.
+	m.Options = append(m.Options, wire.Option{})
+	copy(m.Options[1:], m.Options)
+	m.Options[0] = wire.Option{Code: wire.OptMessageDigest, Data: data}
 	out, err := m.Marshal()
 	if err != nil {
 		return nil, err

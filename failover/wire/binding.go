@@ -89,7 +89,7 @@ func BindingOptions(m *Message, b Binding) *Message {
 		m.Add(OptClientIdentifier, b.ClientID)
 	}
 	if b.HasChaddr {
-		m.Add(OptChaddr, append([]byte{b.HWType}, b.HWAddr...))
+		m.AddJoined(OptChaddr, []byte{b.HWType}, b.HWAddr)
 	}
 	if b.HasLeaseExpiry {
 		m.AddUint32(OptLeaseExpiry, b.LeaseExpiry)
@@ -104,16 +104,18 @@ func BindingOptions(m *Message, b Binding) *Message {
 		m.AddUint32(OptCLTT, b.CLTT)
 	}
 	if b.HasIPFlags {
-		m.Add(OptIPFlags, binary.BigEndian.AppendUint16(nil, b.IPFlags))
+		m.AddUint16(OptIPFlags, b.IPFlags)
 	}
 	if b.Hostname != "" {
-		m.Add(OptDDNS, append(binary.BigEndian.AppendUint16(nil, b.DDNSFlags), b.Hostname...))
+		var flags [2]byte
+		binary.BigEndian.PutUint16(flags[:], b.DDNSFlags)
+		m.AddJoined(OptDDNS, flags[:], []byte(b.Hostname))
 	}
 	if b.RejectReason != 0 {
 		m.AddUint8(OptRejectReason, uint8(b.RejectReason))
 	}
 	if b.Message != "" {
-		m.Add(OptMessage, []byte(b.Message))
+		m.AddJoined(OptMessage, []byte(b.Message))
 	}
 	return m
 }

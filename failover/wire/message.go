@@ -40,6 +40,13 @@ type Message struct {
 	XID           uint32
 	Pad           []byte // bytes between the fixed header and the payload, normally none
 	Options       []Option
+
+	// data holds the option data the Add methods copy, so that building a
+	// message allocates only when it outgrows what Reset kept. Options
+	// slice it with their capacity cut to their length; when it is
+	// reallocated, earlier options keep the old array, which nothing
+	// writes to again.
+	data []byte
 }
 
 // Parse decodes one whole message. The returned message's option data
@@ -221,24 +228,58 @@ func (m *Message) Addr(code OptionCode) (netip.Addr, bool) {
 
 // Add appends an option with a copy of data.
 func (m *Message) Add(code OptionCode, data []byte) *Message {
-	m.Options = append(m.Options, Option{Code: code, Data: append([]byte(nil), data...)})
+	return m.AddJoined(code, data)
+}
+
+// AddJoined appends an option whose data is parts one after another.
+func (m *Message) AddJoined(code OptionCode, parts ...[]byte) *Message {
+	start := len(m.data)
+	for _, p := range parts {
+		m.data = append(m.data, p...)
+	}
+	return m.addData(code, start)
+}
+
+// addData appends an option whose data is m.data from start on.
+func (m *Message) addData(code OptionCode, start int) *Message {
+	end := len(m.data)
+	m.Options = append(m.Options, Option{Code: code, Data: m.data[start:end:end]})
 	return m
 }
 
 // AddUint8 appends a one-byte option.
 func (m *Message) AddUint8(code OptionCode, v uint8) *Message {
-	return m.Add(code, []byte{v})
+	start := len(m.data)
+	m.data = append(m.data, v)
+	return m.addData(code, start)
+}
+
+// AddUint16 appends a two-byte option.
+func (m *Message) AddUint16(code OptionCode, v uint16) *Message {
+	start := len(m.data)
+	m.data = binary.BigEndian.AppendUint16(m.data, v)
+	return m.addData(code, start)
 }
 
 // AddUint32 appends a four-byte option.
 func (m *Message) AddUint32(code OptionCode, v uint32) *Message {
-	return m.Add(code, binary.BigEndian.AppendUint32(nil, v))
+	start := len(m.data)
+	m.data = binary.BigEndian.AppendUint32(m.data, v)
+	return m.addData(code, start)
 }
 
 // AddAddr appends an IPv4 address option.
 func (m *Message) AddAddr(code OptionCode, a netip.Addr) *Message {
 	b := a.As4()
 	return m.Add(code, b[:])
+}
+
+// Reset empties m for reuse as a new message of type t with xid, keeping
+// the room its options took. Option data of the message before must not
+// be used after Reset.
+func (m *Message) Reset(t MsgType, xid uint32) {
+	clear(m.Options)
+	*m = Message{Type: t, XID: xid, Options: m.Options[:0], data: m.data[:0]}
 }
 
 // Remove deletes every option with code and returns m.
