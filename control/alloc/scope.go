@@ -456,10 +456,15 @@ func (s *Scope) Offer(c Client, requested netip.Addr, now time.Time) (netip.Addr
 
 // offerPreemptAfter is how old an offer must be before a client that finds
 // no free address may take its address. A client answers an OFFER within
-// milliseconds, so an offer a second old belongs to a client that went
-// elsewhere, or to a DISCOVER flood from random MACs that would otherwise
-// hold the whole pool for the offer hold.
-const offerPreemptAfter = time.Second
+// milliseconds, so an offer a quarter of a second old belongs to a client
+// that went elsewhere, or to a DISCOVER flood from random MACs that would
+// otherwise hold the whole pool for the offer hold. The shorter this is,
+// the faster a flood may be before new clients find the pool all offered:
+// a pool of n addresses turns over n / offerPreemptAfter offers a second.
+// With a second, a flood of 120,000 new MACs a second against a /16 cost
+// 46% of new legitimate clients their DORA; with a quarter second none
+// (docs/BENCHMARKS.md, "Offers taken back sooner").
+const offerPreemptAfter = 250 * time.Millisecond
 
 // preemptStaleOffer frees the oldest offer if it was made at least
 // offerPreemptAfter ago (the offer queue is in order of age) and returns
