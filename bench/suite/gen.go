@@ -128,19 +128,33 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &reps); err != nil || len(reps) != 1 {
 		return Step{}, fmt.Errorf("xdhcp-bench output: %v (%d reports): %s", err, len(reps), stdout.String())
 	}
-	r := reps[0]
+	st := stepFromReport(reps[0], rate, scenario)
+	if ps := cmd.ProcessState; ps != nil {
+		st.GenCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
+	return st, nil
+}
+
+// stepFromReport is the suite's step for the generator's report of one
+// run at rate: the scenario's primary kind, with what the note column
+// should say (skipped starts, replies lost at the generator, a flood's
+// legitimate clients, a mix's two halves).
+func stepFromReport(r report.Report, rate int, scenario string) Step {
 	k := r.PrimaryKind()
 	st := Step{
 		Offered: float64(rate), Completed: k.CompletedPerS, DropRatio: k.DropRatio,
 		P50: us(k.P50us), P90: us(k.P90us), P99: us(k.P99us), Max: us(k.MaxUs),
 		NAKs: int64(k.NAKs), Dups: int64(r.DupAddresses),
 	}
+	var notes []string
 	if r.Skipped > 0 {
-		st.Extra = fmt.Sprintf("%d starts skipped: no free client", r.Skipped)
+		notes = append(notes, fmt.Sprintf("%d starts skipped: no free client", r.Skipped))
 	}
-	if ps := cmd.ProcessState; ps != nil {
-		st.GenCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	if r.RxLost > 0 {
+		// These count as the server's drops but were the generator's.
+		notes = append(notes, fmt.Sprintf("%d replies lost in the generator's socket", r.RxLost))
 	}
+	st.Extra = strings.Join(notes, "; ")
 	switch scenario {
 	case "flood":
 		// The sweep is over the flood rate; what counts is the
@@ -160,7 +174,7 @@ func (g Generator) Step(ctx context.Context, req StepRequest) (Step, error) {
 			}
 		}
 	}
-	return st, nil
+	return st
 }
 
 func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/bench/report"
 	"github.com/xdhcp/xdhcp/bench/servers"
 )
 
@@ -140,5 +141,55 @@ func TestSummariseLag(t *testing.T) {
 	}
 	if got := summarise(servers.Histogram{}); got != (Lag{}) {
 		t.Errorf("summarise(empty) = %+v, want zero", got)
+	}
+}
+
+func TestStepFromReport(t *testing.T) {
+	kind := func(name string, started, completed uint64, offered, rate, drop float64) report.Kind {
+		return report.Kind{Kind: name, Started: started, Completed: completed, OfferedPerS: offered, CompletedPerS: rate, DropRatio: drop}
+	}
+	tests := []struct {
+		name      string
+		scenario  string
+		r         report.Report
+		completed float64
+		drop      float64
+		extra     string
+	}{
+		{
+			name: "dora: the primary kind, no note", scenario: "dora",
+			r:         report.Report{Primary: "dora", Kinds: []report.Kind{kind("dora", 100, 100, 1000, 990, 0)}},
+			completed: 990,
+		},
+		{
+			name: "skipped starts and replies lost at the generator are noted", scenario: "renew",
+			r: report.Report{Primary: "renew", Skipped: 12, RxLost: 3,
+				Kinds: []report.Kind{kind("renew", 100, 97, 1000, 970, 0.03)}},
+			completed: 970, drop: 0.03,
+			extra: "12 starts skipped: no free client; 3 replies lost in the generator's socket",
+		},
+		{
+			name: "flood: the flood's rate, the legitimate clients' drops", scenario: "flood",
+			r: report.Report{Primary: "dora", Kinds: []report.Kind{
+				kind("dora", 10, 9, 20, 18, 0.1), kind("flood", 1000, 500, 50000, 25000, 0.5)}},
+			completed: 50000, drop: 0.1,
+			extra: "flood answered 50.0%; legit DORA 9/10 done.",
+		},
+		{
+			name: "mix: both halves, the worse drop ratio", scenario: "mix",
+			r: report.Report{Primary: "dora", Kinds: []report.Kind{
+				kind("dora", 100, 100, 500, 500, 0), kind("renew", 100, 98, 500, 490, 0.02)}},
+			completed: 990, drop: 0.02,
+			extra: "dora 500/s + renew 490/s.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := stepFromReport(tt.r, 1000, tt.scenario)
+			if st.Offered != 1000 || st.Completed != tt.completed || st.DropRatio != tt.drop || st.Extra != tt.extra {
+				t.Errorf("got offered %v completed %v drop %v extra %q; want 1000, %v, %v, %q",
+					st.Offered, st.Completed, st.DropRatio, st.Extra, tt.completed, tt.drop, tt.extra)
+			}
+		})
 	}
 }
