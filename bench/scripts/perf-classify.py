@@ -12,12 +12,13 @@ sender's CPU time.
 import collections
 import sys
 
-# (label, substrings of a frame that put a sample in it), first match wins.
+# (label, substrings of a frame that put a sample in it, or [] for any;
+# a frame the sample must be under, or None), first match wins.
 KINDS = [
     ("kernel: AF_XDP sendto, the peer's receive run in it (veth_poll, its XDP, its socket)",
      ["veth_poll", "net_rx_action"], "xsk_sendmsg"),
     ("kernel: AF_XDP sendto, veth_xmit", ["veth_xmit"], "xsk_sendmsg"),
-    ("kernel: AF_XDP sendto, skb build, copy and free", [""], "xsk_sendmsg"),
+    ("kernel: AF_XDP sendto, skb build, copy and free", [], "xsk_sendmsg"),
     ("kernel: msync (the lease store's WAL: ext4 writeback, block I/O)", ["msync"], None),
     ("kernel: fsync/fdatasync", ["sys_fsync", "sys_fdatasync"], None),
     ("kernel: page faults", ["asm_exc_page_fault"], None),
@@ -33,7 +34,7 @@ def kind(frames):
     for label, keys, within in KINDS:
         if within is not None and within not in joined:
             continue
-        if any(k in joined for k in keys):
+        if not keys or any(k in joined for k in keys):
             return label
     if any("[kernel" in f or "kallsyms" in f for f in frames):
         return "kernel: other"

@@ -16,7 +16,8 @@
 # warm-up is in the CPU figure on both sides alike). PERF_DIR, when set,
 # records every CPU with perf for 4 s in the middle of each run and writes
 # what each xdhcpd spent its samples on (perf-classify.py) to
-# PERF_DIR/<old|new>-<run>.txt; the CPU figure of such a run includes
+# PERF_DIR/<old|new>-<run>.txt (the process is found by its command name,
+# the binary's first 15 characters); the CPU figure of such a run includes
 # perf's overhead.
 set -euo pipefail
 OLD=$1 NEW=$2 RATE=${3:-20000} RUNS=${4:-3} BENCH=${5:-./bin/xdhcp-bench}
@@ -65,7 +66,7 @@ Y
 	if [ -n "$pp" ]; then
 		wait $pp
 		perf script -i $d/perf.data -F comm,ip,sym,dso 2>/dev/null |
-			python3 "$(dirname "$0")/perf-classify.py" "$(basename "$bin")" >"$PERF_DIR/$side-$run.txt"
+			python3 "$(dirname "$0")/perf-classify.py" "$(basename "$bin" | cut -c1-15)" >"$PERF_DIR/$side-$run.txt"
 	fi
 	echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; k=r["kinds"][0]; print("%.0f %.4f %d %d" % (k["completed_per_s"], k["drop_ratio"], k["p50_us"], k["p99_us"]), end=" ")'
 	echo "scale=2; ($t1 - $t0) / $tick" | bc
