@@ -15,7 +15,9 @@
 //     yardstick (Spec.Binary should name the xdhcp-bench executable).
 //
 // Each Server's Durability field states what it does to make a lease
-// durable, as observed with strace on this machine.
+// durable, as observed with strace on this machine, and the lease cache
+// threshold it runs with (LeaseCachePercent, the same for every server
+// that has one).
 //
 // # Pairs
 //

@@ -34,6 +34,7 @@ func keaDhcp4(s Spec, multiThreaded bool) map[string]any {
 		"lease-database": map[string]any{"type": "memfile", "persist": true,
 			"name": filepath.Join(s.Dir, "kea-leases4.csv"), "lfc-interval": 0},
 		"valid-lifetime": lt, "renew-timer": lt / 2, "rebind-timer": lt * 7 / 8,
+		"cache-threshold": float64(LeaseCachePercent) / 100,
 		"multi-threading": mt,
 		"subnet4": []map[string]any{{"id": 1, "subnet": s.Subnet.Masked().String(),
 			"pools": []map[string]any{{"pool": fmt.Sprintf("%s - %s", s.PoolStart, s.PoolEnd)}}}},

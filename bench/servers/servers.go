@@ -75,21 +75,21 @@ var ErrUnknown = errors.New("unknown server")
 // All returns the known servers, keyed by name.
 func All() map[string]Server {
 	return map[string]Server{
-		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched)"},
-		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync"},
-		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync"},
-		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease"},
+		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched); lease cache 25%"},
+		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync; lease cache 25%"},
+		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync; lease cache 25%"},
+		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease; lease cache 25%"},
 		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
 		"xdhcpd-failover": {Name: "xdhcpd-failover", binary: "xdhcpd", prepare: prepareXdhcpd, Pair: true,
 			ReportsLag: true, ready: waitXdhcpdNormal,
-			Durability: "Badger, msync/fsync before ACK; binding updates to the partner"},
+			Durability: "Badger, msync/fsync before ACK; binding updates to the partner; lease cache 25%"},
 		// kea-ha runs the scenarios that replicate leases one kind at a
 		// time, dora and renew: each scenario costs 20 s of HA start-up,
 		// and the full plan must stay under 20 minutes. The flood is
 		// about dropping the partner's DISCOVERs at the driver.
 		"kea-ha": {Name: "kea-ha", binary: "kea-dhcp4", prepare: keaHAConfigFile, Pair: true, ready: waitKeaLoadBalancing,
 			Scenarios:  []string{"dora", "renew"},
-			Durability: "memfile CSV, no fsync; partner acknowledges the lease update before the reply",
+			Durability: "memfile CSV, no fsync; partner acknowledges the lease update before the reply; lease cache 25%",
 			LagNote:    "kea-ha sends each lease update to its partner and waits for the partner's answer before it sends the client its ACK, so its replication time is inside its response latency; it exports no separate lag."},
 		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none (stateless yardstick)"},
 		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none (stateless XDP yardstick)"},
@@ -287,6 +287,15 @@ func write(path, content string) error {
 
 // benchPairSecret is the shared secret of the benchmark's xdhcpd pair,
 // which lives only in the suite's namespaces.
+// LeaseCachePercent is the lease cache threshold every server that has one
+// runs with: a REQUEST in the first quarter of a lease gets the lease as
+// stored, with its remaining time, and nothing is written (ISC dhcpd's
+// dhcp-cache-threshold, whose default this is; Kea's cache-threshold;
+// xdhcpd's server.cache-threshold-percent). The renew scenario renews
+// each client within seconds of its lease, so with it every server that
+// caches answers renewals from memory. dnsmasq has no such setting.
+const LeaseCachePercent = 25
+
 const benchPairSecret = "xdhcp-bench pair secret, not for production\n"
 
 func prepareXdhcpd(s Spec) ([]string, []string, error) {
@@ -297,6 +306,7 @@ func prepareXdhcpd(s Spec) ([]string, []string, error) {
   control-socket: %s
   metrics-listen: %q
   log-level: warn
+  cache-threshold-percent: %d
 dataplane:
   mode: auto
 scopes:
@@ -304,7 +314,7 @@ scopes:
     pools: ["%s-%s"]
     lease-time: %ds
 `, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"), s.MetricsListen,
-		s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
+		LeaseCachePercent, s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
 	if s.Role != "" {
 		// The pair authenticates its stream, as docs/CONFIG.md tells
 		// operators to; both partners write the same secret.
@@ -335,10 +345,11 @@ default-lease-time %d;
 max-lease-time %d;
 ddns-update-style none;
 ping-check false;
+dhcp-cache-threshold %d;
 subnet %s netmask %s {
   range %s %s;
 }
-`, lt, lt, p.Addr(), mask, s.PoolStart, s.PoolEnd)
+`, lt, lt, LeaseCachePercent, p.Addr(), mask, s.PoolStart, s.PoolEnd)
 	conf := filepath.Join(s.Dir, "dhcpd.conf")
 	leases := filepath.Join(s.Dir, "dhcpd.leases")
 	if err := write(leases, ""); err != nil {

@@ -122,10 +122,10 @@ func (c cli) status(ctx context.Context) error {
 		fmt.Fprintln(c.out)
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SCOPE\tTOTAL\tFREE\tACTIVE\tOFFERED\tDECLINED\tRESERVED\tUSED\tEXHAUSTED\t")
+	fmt.Fprintln(tw, "SCOPE\tTOTAL\tFREE\tACTIVE\tOFFERED\tDECLINED\tRESERVED\tUSED\tEXHAUSTED\tREUSED\t")
 	for _, s := range st.Scopes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%d\t\n", s.Subnet, s.Total, s.Free, s.Active,
-			s.Offered, s.Declined, s.Reserved, 100*s.Utilization, s.Exhausted)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%d\t%d\t\n", s.Subnet, s.Total, s.Free, s.Active,
+			s.Offered, s.Declined, s.Reserved, 100*s.Utilization, s.Exhausted, s.Reused)
 	}
 	return tw.Flush()
 }

@@ -15,7 +15,7 @@ func benchScope(b *testing.B, used int) *Scope {
 	s, err := NewScope(config.Scope{
 		Subnet: netip.MustParsePrefix("10.0.0.0/16"),
 		Pools:  []config.Range{rng("10.0.0.1", "10.0.255.254")},
-	}, testOfferHold, testDeclineHold)
+	}, testOfferHold, testDeclineHold, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

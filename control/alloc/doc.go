@@ -41,13 +41,21 @@
 // address already held as its offer; its previous address if still free; the
 // requested address (option 50) if free and allowed; the next free address.
 // The chosen address is held for the offer hold so no other client is offered
-// it. When no address is free, an offer made a second or more ago (real
-// clients answer within milliseconds) gives its address to the newcomer, so
-// a DISCOVER flood from random MACs cannot hold the whole pool for the offer
-// hold; its client gets a NAK if it asks for it later. Otherwise a full pool
-// returns [ErrNoAddrAvail] and is counted in [Stats].
+// it. When no address is free, an offer made a quarter of a second or more
+// ago (real clients answer within milliseconds) gives its address to the
+// newcomer, so a DISCOVER flood from random MACs cannot hold the whole pool
+// for the offer hold; its client gets a NAK if it asks for it later.
+// Otherwise a full pool returns [ErrNoAddrAvail] and is counted in [Stats].
 // Request binds an address and returns the lease to persist, or
 // [ErrNotAvailable] (wrapped with the reason) for a NAK.
+//
+// [Scope.RequestCached] is Request with a lease cache: a REQUEST early in a
+// lease (less than the scope's cache threshold of its term) that changes
+// nothing about it is answered with the lease as it stands, and nothing is
+// to be persisted. Only a lease the caller has reported durable
+// ([Scope.MarkDurable]) qualifies, and any change to the address (a new
+// binding, a release, an expiry, the partner's update) clears that mark,
+// so a lease is never reused before its write has finished.
 //
 // # Failover ownership
 //

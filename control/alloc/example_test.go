@@ -17,7 +17,7 @@ func Example() {
 	scope, err := alloc.NewScope(config.Scope{
 		Subnet: netip.MustParsePrefix("192.0.2.0/24"),
 		Pools:  []config.Range{{Start: netip.MustParseAddr("192.0.2.100"), End: netip.MustParseAddr("192.0.2.199")}},
-	}, 10*time.Second, 24*time.Hour)
+	}, 10*time.Second, 24*time.Hour, 0)
 	if err != nil {
 		panic(err)
 	}
@@ -55,8 +55,8 @@ func ExampleScope_SetShare() {
 		Subnet: netip.MustParsePrefix("192.0.2.0/24"),
 		Pools:  []config.Range{{Start: netip.MustParseAddr("192.0.2.100"), End: netip.MustParseAddr("192.0.2.109")}},
 	}
-	primary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour)
-	secondary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour)
+	primary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour, 0)
+	secondary, _ := alloc.NewScope(cfg, 10*time.Second, time.Hour, 0)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// Both pass the primary's share (70%) and their own role.
 	if _, err := primary.SetShare(alloc.RolePrimary, 700, now); err != nil {

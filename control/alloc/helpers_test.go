@@ -30,7 +30,7 @@ func scopeCfg(pools ...config.Range) config.Scope {
 
 func mustScope(t testing.TB, cfg config.Scope) *Scope {
 	t.Helper()
-	s, err := NewScope(cfg, testOfferHold, testDeclineHold)
+	s, err := NewScope(cfg, testOfferHold, testDeclineHold, 0)
 	if err != nil {
 		t.Fatalf("NewScope: %v", err)
 	}
@@ -147,6 +147,9 @@ func (s *Scope) invariantError() error {
 		}
 		if (sl.state == stOffered || sl.state == stActive) && sl.key == "" {
 			return fmt.Errorf("slot %d state %d without client", i, sl.state)
+		}
+		if sl.durable && sl.state != stActive {
+			return fmt.Errorf("slot %d state %d marked durable", i, sl.state)
 		}
 		if sl.state == stActive && (sl.rec == nil || sl.rec.State != lease.StateActive) {
 			return fmt.Errorf("slot %d active without an Active record", i)

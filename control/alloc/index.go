@@ -80,6 +80,7 @@ type slot struct {
 	flags     slotFlags
 	list      listID
 	own       ownBits
+	durable   bool // rec, Active, is on disk as it stands (MarkDurable, Restore)
 }
 
 // dlist is the head and tail of an intrusive list threaded through slots.

@@ -23,7 +23,7 @@ var ErrNoAddrAvail = errors.New("no free address in the scope's pools")
 var ErrNotAvailable = errors.New("address not available to this client")
 
 // maxPoolAddresses bounds the pool addresses of one scope (slots are int32
-// and each costs about 48 bytes, so a full-size scope needs about 800 MB).
+// and each costs about 56 bytes, so a full-size scope needs about 940 MB).
 const maxPoolAddresses = 1 << 24
 
 // Scope allocates addresses from one configured scope. It has its own mutex
@@ -31,9 +31,10 @@ const maxPoolAddresses = 1 << 24
 type Scope struct {
 	mu sync.Mutex
 
-	prefix      netip.Prefix
-	offerHold   time.Duration
-	declineHold time.Duration
+	prefix       netip.Prefix
+	offerHold    time.Duration
+	declineHold  time.Duration
+	cachePercent int64 // RequestCached reuses a durable lease younger than this share of its term
 
 	segments  []segment // merged pools, ascending
 	poolSlots int32     // slots [0, poolSlots) are pool addresses
@@ -66,21 +67,27 @@ type Scope struct {
 	exhausted uint64         // ErrNoAddrAvail returned
 	preempted uint64         // stale offers whose address went to another client
 	refused   uint64         // ErrNoNewBindings returned
+	reused    uint64         // REQUESTs answered with the stored lease, unwritten
 	pending   []lease.Lease  // changes made outside Expire, returned by the next Expire
 	spare     []*lease.Lease // dropped records kept for reuse
 }
 
 // NewScope builds the allocator of one scope. offerHold (> 0) is how long an
 // offered address stays reserved for its client; declineHold (>= 0) how long
-// a declined address stays out of use. All pool addresses start free; call
-// Restore with every stored lease before serving.
-func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, error) {
+// a declined address stays out of use; cachePercent (0 to 100, 0 disables)
+// how far into its term, in percent, a durable lease is reused as it is by
+// RequestCached. All pool addresses start free; call Restore with every
+// stored lease before serving.
+func NewScope(cfg config.Scope, offerHold, declineHold time.Duration, cachePercent int) (*Scope, error) {
 	name := scopeName(cfg)
 	if offerHold <= 0 {
 		return nil, fmt.Errorf("%s: offer hold %v must be positive (server.offer-hold)", name, offerHold)
 	}
 	if declineHold < 0 {
 		return nil, fmt.Errorf("%s: decline hold %v must not be negative (server.decline-hold)", name, declineHold)
+	}
+	if cachePercent < 0 || cachePercent > 100 {
+		return nil, fmt.Errorf("%s: cache threshold %d%% must be from 0 to 100 (server.cache-threshold-percent)", name, cachePercent)
 	}
 	if !cfg.Subnet.IsValid() || !cfg.Subnet.Addr().Is4() {
 		return nil, fmt.Errorf("%s: subnet must be an IPv4 prefix such as 192.0.2.0/24", name)
@@ -89,6 +96,7 @@ func NewScope(cfg config.Scope, offerHold, declineHold time.Duration) (*Scope, e
 		prefix:       cfg.Subnet.Masked(),
 		offerHold:    offerHold,
 		declineHold:  declineHold,
+		cachePercent: int64(cachePercent),
 		extraSlot:    make(map[uint32]int32),
 		resByHW:      make(map[string]int),
 		resByID:      make(map[string]int),
@@ -269,12 +277,14 @@ func nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// setState moves slot i to st, keeping the per-state counts.
+// setState moves slot i to st, keeping the per-state counts. Its record
+// is about to change, so it is no longer known to be durable.
 func (s *Scope) setState(i int32, st slotState) {
 	sl := &s.slots[i]
 	s.counts[sl.state]--
 	s.counts[st]++
 	sl.state = st
+	sl.durable = false
 }
 
 // setKey associates slot i with client k ("" for none), dropping the old
@@ -544,16 +554,35 @@ func addNanos(t int64, d time.Duration) int64 {
 // If c held a lease on another address, that lease is ended: the next
 // Expire returns it as Expired.
 func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time) (lease.Lease, error) {
+	l, _, err := s.request(c, ip, leaseTime, now, false)
+	return l, err
+}
+
+// RequestCached is Request, except that it may answer with c's lease on ip
+// as it stands, changing nothing: reused is true, and there is nothing to
+// persist. It does when the scope's cache threshold allows (ISC dhcpd's
+// dhcp-cache-threshold, Kea's cache-threshold): the lease is Active and
+// known durable (MarkDurable), less than the threshold's share of the term
+// it was last granted for has passed, that term was at least leaseTime
+// (else the client gets the longer lease it is now due) and no more of it
+// remains than leaseTime, and the client's identity, hostname and relay
+// agent information are those stored. The client is then told the lease's remaining time, which is
+// already on disk, so a crash loses nothing it was promised.
+func (s *Scope) RequestCached(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time) (l lease.Lease, reused bool, err error) {
+	return s.request(c, ip, leaseTime, now, s.cachePercent > 0)
+}
+
+func (s *Scope) request(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time, mayReuse bool) (lease.Lease, bool, error) {
 	var kb keyBuf
 	k, err := c.key(&kb)
 	if err != nil {
-		return lease.Lease{}, fmt.Errorf("request %v: %w", ip, err)
+		return lease.Lease{}, false, fmt.Errorf("request %v: %w", ip, err)
 	}
 	if leaseTime <= 0 {
-		return lease.Lease{}, fmt.Errorf("request %v: lease time %v must be positive", ip, leaseTime)
+		return lease.Lease{}, false, fmt.Errorf("request %v: lease time %v must be positive", ip, leaseTime)
 	}
 	if !ip.Is4() {
-		return lease.Lease{}, fmt.Errorf("request %v: not an IPv4 address: %w", ip, ErrNotAvailable)
+		return lease.Lease{}, false, fmt.Errorf("request %v: not an IPv4 address: %w", ip, ErrNotAvailable)
 	}
 	res, hasRes := s.reservationOf(c)
 	s.mu.Lock()
@@ -565,37 +594,89 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 	if hasRes && s.reservations[res].IP == ip {
 		i = s.slotOrAdd(a)
 		if !s.usableBy(i, k) {
-			return lease.Lease{}, fmt.Errorf("reserved address %v is held by another client or declined: %w", ip, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("reserved address %v is held by another client or declined: %w", ip, ErrNotAvailable)
 		}
 	} else {
 		if hasRes {
 			if j, ok := s.slotOf(addrU32(s.reservations[res].IP)); !ok || s.usableBy(j, k) {
-				return lease.Lease{}, fmt.Errorf("client has reservation %v, not %v: %w", s.reservations[res].IP, ip, ErrNotAvailable)
+				return lease.Lease{}, false, fmt.Errorf("client has reservation %v, not %v: %w", s.reservations[res].IP, ip, ErrNotAvailable)
 			}
 		}
 		var ok bool
 		if i, ok = s.poolSlot(a); !ok {
-			return lease.Lease{}, fmt.Errorf("%v is outside the scope's pools: %w", ip, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v is outside the scope's pools: %w", ip, ErrNotAvailable)
 		}
 		sl := &s.slots[i]
 		switch {
 		case sl.flags&flagReserved != 0:
-			return lease.Lease{}, fmt.Errorf("%v is reserved for another client: %w", ip, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v is reserved for another client: %w", ip, ErrNotAvailable)
 		case sl.flags&flagExcluded != 0:
-			return lease.Lease{}, fmt.Errorf("%v is excluded from the pools: %w", ip, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v is excluded from the pools: %w", ip, ErrNotAvailable)
 		case sl.state == stDeclined:
-			return lease.Lease{}, fmt.Errorf("%v was declined and is held until %v: %w", ip, sl.rec.Expiry, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v was declined and is held until %v: %w", ip, sl.rec.Expiry, ErrNotAvailable)
 		case !s.usableBy(i, k):
-			return lease.Lease{}, fmt.Errorf("%v is held by another client: %w", ip, ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v is held by another client: %w", ip, ErrNotAvailable)
 		case sl.state == stFree && !s.takable(i, k), sl.state == stOffered && !s.mayAllocate(sl.own):
-			return lease.Lease{}, fmt.Errorf("%v: %s: %w", ip, s.whyNotOurs(i), ErrNotAvailable)
+			return lease.Lease{}, false, fmt.Errorf("%v: %s: %w", ip, s.whyNotOurs(i), ErrNotAvailable)
 		}
 	}
 	hostname := c.Hostname
 	if hasRes && s.reservations[res].Hostname != "" {
 		hostname = s.reservations[res].Hostname
 	}
-	return s.bind(i, c, k, hostname, leaseTime, now, t), nil
+	if mayReuse && s.reusable(i, c, k, hostname, leaseTime, t) {
+		s.reused++
+		return *s.slots[i].rec, true, nil
+	}
+	return s.bind(i, c, k, hostname, leaseTime, now, t), false, nil
+}
+
+// reusable reports whether slot i's lease may answer client c (key k,
+// hostname) as it stands at t, instead of a new one for leaseTime: see
+// RequestCached.
+func (s *Scope) reusable(i int32, c Client, k ClientKey, hostname string, leaseTime time.Duration, t int64) bool {
+	sl := &s.slots[i]
+	rec := sl.rec
+	if sl.state != stActive || !sl.durable || sl.key != k || rec == nil || rec.State != lease.StateActive {
+		return false
+	}
+	granted, age, left := nanos(rec.Expiry)-nanos(rec.Updated), t-nanos(rec.Updated), nanos(rec.Expiry)-t
+	switch {
+	case age < 0, left <= 0, left > int64(leaseTime):
+		return false
+	case granted < int64(leaseTime):
+		// Granted a shorter term than it would get now (the failover
+		// MCLT's first grant, a lease time raised since): it is extended.
+		return false
+	case age >= granted/100*s.cachePercent:
+		return false
+	}
+	return rec.HWType == c.HWType && string(rec.HWAddr) == string(c.HWAddr) &&
+		string(rec.ClientID) == string(c.ClientID) && rec.Hostname == hostname &&
+		string(rec.CircuitID) == string(c.CircuitID) && string(rec.RemoteID) == string(c.RemoteID)
+}
+
+// MarkDurable records that leases, as Request returned them, are on disk,
+// so that RequestCached may answer with them. A lease whose address has
+// changed since (a later Request, a release, an expiry, the partner's
+// update) is passed over: only the record as it was persisted counts.
+func (s *Scope) MarkDurable(leases []lease.Lease) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range leases {
+		l := &leases[k]
+		if l.State != lease.StateActive || !l.IP.Is4() {
+			continue
+		}
+		i, ok := s.slotOf(addrU32(l.IP))
+		if !ok {
+			continue
+		}
+		sl := &s.slots[i]
+		if sl.state == stActive && sl.rec != nil && sl.rec.Updated.Equal(l.Updated) && sl.rec.Expiry.Equal(l.Expiry) {
+			sl.durable = true
+		}
+	}
 }
 
 // bind makes slot i the Active lease of c, whose key is k, and returns a
@@ -611,6 +692,7 @@ func (s *Scope) bind(i int32, c Client, k ClientKey, hostname string, leaseTime 
 			// failover partner still holding it Active accept its end.
 			s.slots[j].rec.Expiry = now
 			s.slots[j].rec.Updated = now
+			s.slots[j].durable = false
 			s.schedule(j, t)
 		}
 	}
@@ -893,8 +975,9 @@ type Stats struct {
 	Declined    int    // addresses held as declined
 	Reserved    int    // configured reservations
 	Exhausted   uint64 // offers refused with ErrNoAddrAvail
-	Preempted   uint64 // stale offers (a second or more old) whose address went to a client that found no free one
+	Preempted   uint64 // stale offers (offerPreemptAfter or more old) whose address went to a client that found no free one
 	Refused     uint64 // offers refused with ErrNoNewBindings
+	Reused      uint64 // REQUESTs answered by RequestCached with the stored lease, unwritten
 }
 
 // Stats returns the current counts.
@@ -914,6 +997,7 @@ func (s *Scope) Stats() Stats {
 		Exhausted:   s.exhausted,
 		Preempted:   s.preempted,
 		Refused:     s.refused,
+		Reused:      s.reused,
 	}
 	st.Free = st.FreeMine + st.FreePartner + st.Awaiting
 	return st

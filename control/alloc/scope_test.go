@@ -38,29 +38,32 @@ func TestKeyOf(t *testing.T) {
 func TestNewScopeErrors(t *testing.T) {
 	sub := netip.MustParsePrefix("10.0.0.0/24")
 	tests := []struct {
-		name        string
-		cfg         config.Scope
-		offerHold   time.Duration
-		declineHold time.Duration
-		want        string // substring of the error
+		name         string
+		cfg          config.Scope
+		offerHold    time.Duration
+		declineHold  time.Duration
+		want         string // substring of the error
+		cachePercent int
 	}{
-		{"zero offer hold", scopeCfg(rng("10.0.0.10", "10.0.0.20")), 0, time.Hour, "server.offer-hold"},
-		{"negative decline hold", scopeCfg(rng("10.0.0.10", "10.0.0.20")), time.Second, -1, "server.decline-hold"},
-		{"ipv6 subnet", config.Scope{Subnet: netip.MustParsePrefix("2001:db8::/64")}, time.Second, 0, "IPv4 prefix"},
-		{"reversed pool", scopeCfg(rng("10.0.0.20", "10.0.0.10")), time.Second, 0, "pools[0]"},
-		{"pool outside subnet", scopeCfg(rng("10.0.0.250", "10.0.1.5")), time.Second, 0, "inside the subnet"},
-		{"pool too large", config.Scope{Subnet: netip.MustParsePrefix("10.0.0.0/7"), Pools: []config.Range{rng("10.0.0.0", "11.255.255.255")}}, time.Second, 0, "at most"},
-		{"reversed exclude", config.Scope{Subnet: sub, Exclude: []config.Range{rng("10.0.0.9", "10.0.0.8")}}, time.Second, 0, "exclude[0]"},
-		{"reservation outside subnet", config.Scope{Subnet: sub, Reservations: []config.Reservation{{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.1.1")}}}, time.Second, 0, "reservations[0]"},
-		{"reservation without identity", config.Scope{Subnet: sub, Reservations: []config.Reservation{{IP: ip("10.0.0.1")}}}, time.Second, 0, "set one of"},
+		{"zero offer hold", scopeCfg(rng("10.0.0.10", "10.0.0.20")), 0, time.Hour, "server.offer-hold", 0},
+		{"negative decline hold", scopeCfg(rng("10.0.0.10", "10.0.0.20")), time.Second, -1, "server.decline-hold", 0},
+		{"cache threshold over 100", scopeCfg(rng("10.0.0.10", "10.0.0.20")), time.Second, 0, "server.cache-threshold-percent", 101},
+		{"negative cache threshold", scopeCfg(rng("10.0.0.10", "10.0.0.20")), time.Second, 0, "server.cache-threshold-percent", -1},
+		{"ipv6 subnet", config.Scope{Subnet: netip.MustParsePrefix("2001:db8::/64")}, time.Second, 0, "IPv4 prefix", 0},
+		{"reversed pool", scopeCfg(rng("10.0.0.20", "10.0.0.10")), time.Second, 0, "pools[0]", 0},
+		{"pool outside subnet", scopeCfg(rng("10.0.0.250", "10.0.1.5")), time.Second, 0, "inside the subnet", 0},
+		{"pool too large", config.Scope{Subnet: netip.MustParsePrefix("10.0.0.0/7"), Pools: []config.Range{rng("10.0.0.0", "11.255.255.255")}}, time.Second, 0, "at most", 0},
+		{"reversed exclude", config.Scope{Subnet: sub, Exclude: []config.Range{rng("10.0.0.9", "10.0.0.8")}}, time.Second, 0, "exclude[0]", 0},
+		{"reservation outside subnet", config.Scope{Subnet: sub, Reservations: []config.Reservation{{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.1.1")}}}, time.Second, 0, "reservations[0]", 0},
+		{"reservation without identity", config.Scope{Subnet: sub, Reservations: []config.Reservation{{IP: ip("10.0.0.1")}}}, time.Second, 0, "set one of", 0},
 		{"duplicate reserved ip", config.Scope{Subnet: sub, Reservations: []config.Reservation{
-			{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.1")}, {HWAddress: net.HardwareAddr{2}, IP: ip("10.0.0.1")}}}, time.Second, 0, "already reserved by reservations[0]"},
+			{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.1")}, {HWAddress: net.HardwareAddr{2}, IP: ip("10.0.0.1")}}}, time.Second, 0, "already reserved by reservations[0]", 0},
 		{"duplicate hw-address", config.Scope{Subnet: sub, Reservations: []config.Reservation{
-			{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.1")}, {HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.2")}}}, time.Second, 0, "hw-address already used"},
+			{HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.1")}, {HWAddress: net.HardwareAddr{1}, IP: ip("10.0.0.2")}}}, time.Second, 0, "hw-address already used", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewScope(tt.cfg, tt.offerHold, tt.declineHold)
+			_, err := NewScope(tt.cfg, tt.offerHold, tt.declineHold, tt.cachePercent)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("NewScope error %v, want one containing %q", err, tt.want)
 			}

@@ -82,6 +82,7 @@ type ScopeStatus struct {
 	Reserved    uint64  `json:"reserved"`
 	Utilization float64 `json:"utilization"` // (active+offered+declined)/total, 0..1
 	Exhausted   uint64  `json:"exhausted"`   // times a client found no free address
+	Reused      uint64  `json:"reused"`      // REQUESTs answered with the stored lease, unwritten
 }
 
 // Lease is one lease as xdhcpctl shows it.

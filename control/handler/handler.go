@@ -134,23 +134,29 @@ func sortedOptions(opts config.Options) []scopeOption {
 }
 
 // leaseTimes returns the values of options 51, 58 and 59 for a lease of
-// secs seconds: the scope's own for its lease time, else new ones.
-func (s *Scope) leaseTimes(secs uint32) [3][]byte {
+// secs seconds: the scope's own for its lease time, else new ones written
+// into buf (a reply's own storage, so that a shortened lease allocates
+// nothing).
+func (s *Scope) leaseTimes(secs uint32, buf *[12]byte) [3][]byte {
 	if s.prepared && secs == s.leaseSecs {
 		return s.leaseValues
 	}
-	return leaseTimeValues(secs)
+	putLeaseTimes(buf, secs)
+	return [3][]byte{buf[0:4:4], buf[4:8:8], buf[8:12:12]}
 }
 
-// leaseTimeValues encodes the lease time, T1 (half of it) and T2 (7/8 of
-// it) in one allocation.
+// leaseTimeValues encodes the lease time, T1 and T2 in one allocation.
 func leaseTimeValues(secs uint32) [3][]byte {
-	var b [12]byte
+	b := new([12]byte)
+	putLeaseTimes(b, secs)
+	return [3][]byte{b[0:4:4], b[4:8:8], b[8:12:12]}
+}
+
+// putLeaseTimes writes the lease time, T1 (half of it) and T2 (7/8 of it).
+func putLeaseTimes(b *[12]byte, secs uint32) {
 	binary.BigEndian.PutUint32(b[0:], secs)
 	binary.BigEndian.PutUint32(b[4:], secs/2)
 	binary.BigEndian.PutUint32(b[8:], uint32(uint64(secs)*7/8))
-	v := append([]byte(nil), b[:]...)
-	return [3][]byte{v[0:4:4], v[4:8:8], v[8:12:12]}
 }
 
 // Link is a serving interface as the handler needs to know it.
@@ -407,7 +413,7 @@ func (h *Handler) bind(req *Request, c alloc.Client, s *Scope, ip netip.Addr, re
 	}
 	reserved := reservedHostname(s, c)
 	c.Hostname = hostnameFor(reserved, req)
-	l, err := s.Alloc.Request(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(req)), req.Now)
+	l, reused, err := s.Alloc.RequestCached(c, ip, h.limitLeaseTime(s, ip, s.leaseTime(req)), req.Now)
 	if err != nil {
 		if ce := h.log.Check(zap.DebugLevel, "request refused"); ce != nil {
 			ce.Write(zap.Stringer("ip", ip), zap.Stringer("hw", net.HardwareAddr(m.ClientHWAddr)), zap.Error(err))
@@ -420,7 +426,29 @@ func (h *Handler) bind(req *Request, c alloc.Client, s *Scope, ip netip.Addr, re
 		return Result{Outcome: Naked, Reply: h.nak(req), Scope: s}
 	}
 	reply := h.reply(req, dhcpv4.MessageTypeAck, s, ip, l.Expiry.Sub(req.Now), reserved)
+	if reused {
+		// The lease as stored, with its remaining time: nothing to write,
+		// so the reply may go at once.
+		return Result{Outcome: Acked, Reply: reply, Scope: s}
+	}
 	return Result{Outcome: Acked, Reply: reply, Lease: req.keep(l), Scope: s}
+}
+
+// Committed tells the allocators that leases, from Results, are now
+// durable, so that a REQUEST soon after may be answered with one of them
+// unwritten (alloc.Scope.RequestCached).
+func (h *Handler) Committed(leases []lease.Lease) {
+	for start := 0; start < len(leases); {
+		s := h.table.find(leases[start].IP)
+		end := start + 1
+		for end < len(leases) && s != nil && s.Config.Subnet.Contains(leases[end].IP) {
+			end++
+		}
+		if s != nil {
+			s.Alloc.MarkDurable(leases[start:end])
+		}
+		start = end
+	}
 }
 
 func (h *Handler) release(req *Request) Result {

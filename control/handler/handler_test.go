@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -73,7 +74,7 @@ func newScopes(tb testing.TB, cfgs []config.Scope) []*Scope {
 	tb.Helper()
 	var scopes []*Scope
 	for _, sc := range cfgs {
-		a, err := alloc.NewScope(sc, 10*time.Second, time.Hour)
+		a, err := alloc.NewScope(sc, 10*time.Second, time.Hour, config.DefaultCacheThreshold)
 		if err != nil {
 			tb.Fatalf("NewScope(%s): %v", sc.Subnet, err)
 		}
@@ -483,6 +484,66 @@ func TestRecycledRepliesCarryNothingOver(t *testing.T) {
 				t.Fatalf("recycled reply differs from a fresh one:\n got %s\nwant %s", got.Reply.Message().Summary(), want.Reply.Message().Summary())
 			}
 			pool.Put(got.Reply)
+		})
+	}
+}
+
+// TestRenewalFromCache checks the cache threshold end to end in the
+// handler: a renewal early in a lease that is durable gets the stored lease
+// with its remaining time and no lease to persist; before the commit is
+// known, or late in the lease, it gets a new lease to persist. The scopes
+// use the default 25% (config.DefaultCacheThreshold) of a 1h lease.
+func TestRenewalFromCache(t *testing.T) {
+	secs := func(t *testing.T, r *Reply, code dhcpv4.OptionCode) uint32 {
+		t.Helper()
+		v, ok := r.Option(code.Code())
+		if !ok || len(v) != 4 {
+			t.Fatalf("option %v = %x, %v; want 4 bytes", code, v, ok)
+		}
+		return binary.BigEndian.Uint32(v)
+	}
+	tests := []struct {
+		name      string
+		committed bool
+		after     time.Duration
+		wantLease bool   // a lease to persist
+		wantSecs  uint32 // option 51
+	}{
+		{"durable, 10 minutes in", true, 10 * time.Minute, false, 3000},
+		{"commit not reported", false, 10 * time.Minute, true, 3600},
+		{"durable, 20 minutes in", true, 20 * time.Minute, true, 3600},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHandler(t)
+			c := hw(30)
+			off := h.Handle(Request{Msg: msg(dhcpv4.MessageTypeDiscover, c), Link: testLink, Now: t0})
+			yi := off.Reply.YourIP().String()
+			ack := h.Handle(Request{Msg: msg(dhcpv4.MessageTypeRequest, c,
+				withAddr(dhcpv4.OptionServerIdentifier, serverID.String()),
+				withAddr(dhcpv4.OptionRequestedIPAddress, yi)), Link: testLink, Now: t0})
+			if ack.Lease == nil {
+				t.Fatalf("first REQUEST: outcome %s without a lease", ack.Outcome)
+			}
+			if tt.committed {
+				h.Committed([]lease.Lease{*ack.Lease})
+			}
+			res := h.Handle(Request{Msg: msg(dhcpv4.MessageTypeRequest, c, withCiaddr(yi)), Link: testLink, Now: t0.Add(tt.after)})
+			if res.Outcome != Acked || res.Reply == nil {
+				t.Fatalf("renewal: outcome %s, want an ACK", res.Outcome)
+			}
+			if (res.Lease != nil) != tt.wantLease {
+				t.Fatalf("renewal: lease to persist %v, want %v", res.Lease != nil, tt.wantLease)
+			}
+			if got := secs(t, res.Reply, dhcpv4.OptionIPAddressLeaseTime); got != tt.wantSecs {
+				t.Errorf("lease time %d s, want %d", got, tt.wantSecs)
+			}
+			if got := secs(t, res.Reply, dhcpv4.OptionRenewTimeValue); got != tt.wantSecs/2 {
+				t.Errorf("T1 %d s, want %d", got, tt.wantSecs/2)
+			}
+			if got := secs(t, res.Reply, dhcpv4.OptionRebindingTimeValue); got != tt.wantSecs*7/8 {
+				t.Errorf("T2 %d s, want %d", got, tt.wantSecs*7/8)
+			}
 		})
 	}
 }

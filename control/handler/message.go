@@ -29,6 +29,7 @@ type Reply struct {
 	hdr     replyHeader
 	msgType dhcpv4.MessageType // option 53's value; MessageTypeNone for a BOOTREPLY without one
 	opts    replyOptions
+	times   [12]byte // options 51, 58 and 59 when they are not the scope's (Scope.leaseTimes)
 }
 
 // replyHeader is the BOOTP header of a reply, all of it assigned at once

@@ -20,7 +20,7 @@ func (h *Handler) reply(req *Request, typ dhcpv4.MessageType, s *Scope, yiaddr n
 	r.setType(typ, h.typeValue(typ))
 	if yiaddr.IsValid() {
 		r.hdr.yiaddr = yiaddr.As4()
-		times := s.leaseTimes(uint32(lt / time.Second))
+		times := s.leaseTimes(uint32(lt/time.Second), &r.times)
 		r.opts.set(optLeaseTime, times[0])
 		r.opts.set(optRenewTime, times[1])
 		r.opts.set(optRebindTime, times[2])

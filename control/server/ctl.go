@@ -135,6 +135,7 @@ func scopeStatus(sc *handler.Scope) api.ScopeStatus {
 		Declined:  uint64(a.Declined),
 		Reserved:  uint64(a.Reserved),
 		Exhausted: uint64(a.Exhausted),
+		Reused:    a.Reused,
 	}
 	if ss.Total > 0 {
 		ss.Utilization = float64(ss.Total-ss.Free) / float64(ss.Total)

@@ -31,6 +31,7 @@ type metrics struct {
 	leasesDesc      *prometheus.Desc
 	utilizationDesc *prometheus.Desc
 	exhaustedDesc   *prometheus.Desc
+	reusedDesc      *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*metrics)(nil)
@@ -56,6 +57,9 @@ func newMetrics(s *Server) *metrics {
 			"Share of a scope's dynamic addresses not free (0..1).", []string{"scope"}, nil),
 		exhaustedDesc: prometheus.NewDesc("xdhcp_pool_exhausted_total",
 			"Times a client found no free address in the scope.", []string{"scope"}, nil),
+		reusedDesc: prometheus.NewDesc("xdhcp_leases_reused_total",
+			"REQUESTs answered with the stored lease and its remaining time, without a write (server.cache-threshold-percent).",
+			[]string{"scope"}, nil),
 	}
 	for _, o := range handler.Outcomes() {
 		m.byOutcome[o] = m.outcomes.WithLabelValues(o.String())
@@ -76,6 +80,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.leasesDesc
 	ch <- m.utilizationDesc
 	ch <- m.exhaustedDesc
+	ch <- m.reusedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -93,6 +98,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.utilizationDesc, prometheus.GaugeValue, ss.Utilization, ss.Subnet)
 		ch <- prometheus.MustNewConstMetric(m.exhaustedDesc, prometheus.CounterValue, float64(ss.Exhausted), ss.Subnet)
+		ch <- prometheus.MustNewConstMetric(m.reusedDesc, prometheus.CounterValue, float64(ss.Reused), ss.Subnet)
 	}
 }
 

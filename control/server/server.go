@@ -203,7 +203,7 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 	}
 	scopes := make([]*handler.Scope, 0, len(cfg.Scopes))
 	for i, sc := range cfg.Scopes {
-		a, err := alloc.NewScope(sc, cfg.Server.OfferHold.D(), cfg.Server.DeclineHold.D())
+		a, err := alloc.NewScope(sc, cfg.Server.OfferHold.D(), cfg.Server.DeclineHold.D(), cfg.Server.CacheThresholdPercent)
 		if err != nil {
 			return nil, 0, fmt.Errorf("scopes[%d] %s: %w", i, sc.Subnet, err)
 		}
@@ -216,8 +216,12 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 	// The store holds every committed lease; live ones (from the allocators
 	// being replaced) may be newer, so they win.
 	byIP := make(map[netip.Addr]lease.Lease)
+	var stored []lease.Lease // the Active ones, durable as read
 	err = s.store.ForEach(func(l lease.Lease) error {
 		byIP[l.IP] = l
+		if l.State == lease.StateActive {
+			stored = append(stored, l)
+		}
 		return nil
 	})
 	var corrupt *lease.CorruptRecordsError
@@ -250,6 +254,13 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 			continue
 		}
 		n++
+	}
+	// What the store holds may answer renewals from the cache at once; a
+	// live lease that differs from it is not on disk yet and stays unmarked.
+	for _, l := range stored {
+		if sc := h.ScopeOf(l.IP); sc != nil {
+			sc.Alloc.MarkDurable([]lease.Lease{l})
+		}
 	}
 	return h, n, nil
 }
@@ -380,6 +391,9 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 			s.metrics.dropN("store-error", len(leases))
 			s.log.Error("leases not stored; replies withheld", zap.Int("leases", len(leases)), zap.Error(err))
 		} else {
+			s.mu.RLock()
+			s.h.Committed(leases)
+			s.mu.RUnlock()
 			for _, p := range held {
 				s.logLease(p.res)
 				if p.res.Reply != nil {

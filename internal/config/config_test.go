@@ -61,6 +61,7 @@ func TestParseMinimalGetsDefaults(t *testing.T) {
 		{"workers", s.Workers, 4 * runtime.GOMAXPROCS(0)},
 		{"commit-batch", s.CommitBatch, 512},
 		{"commit-delay", s.CommitDelay.D(), time.Millisecond},
+		{"cache-threshold-percent", s.CacheThresholdPercent, 25},
 		{"dataplane.mode", cfg.Dataplane.Mode, DataplaneAuto},
 		{"rate-limit.per-client-pps", cfg.Dataplane.RateLimit.PerClientPPS, uint32(0)},
 		{"rate-limit.burst", cfg.Dataplane.RateLimit.Burst, uint32(0)},
@@ -95,6 +96,7 @@ func TestParseSetsEveryKey(t *testing.T) {
   workers: 3
   commit-batch: 64
   commit-delay: 0
+  cache-threshold-percent: 0
 dataplane:
   mode: generic
   rate-limit: {per-client-pps: 7, burst: 9, table-size: 1024}
@@ -124,6 +126,7 @@ scopes:
 		{"workers", s.Workers, 3},
 		{"commit-batch", s.CommitBatch, 64},
 		{"commit-delay", s.CommitDelay.D(), time.Duration(0)},
+		{"cache-threshold-percent off", s.CacheThresholdPercent, 0},
 		{"mode", cfg.Dataplane.Mode, DataplaneGeneric},
 		{"pps", cfg.Dataplane.RateLimit.PerClientPPS, uint32(7)},
 		{"burst", cfg.Dataplane.RateLimit.Burst, uint32(9)},
@@ -135,7 +138,7 @@ scopes:
 		{"lease-time days", cfg.Scopes[1].LeaseTime.D(), 36 * time.Hour},
 		{"protocol bootp", cfg.Scopes[1].Protocol, ProtocolBOOTP},
 		{"/32 reservation", cfg.Scopes[1].Reservations[0].IP, netip.MustParseAddr("10.0.1.7")},
-		{"reservation line", cfg.Scopes[1].Reservations[0].Line, 27},
+		{"reservation line", cfg.Scopes[1].Reservations[0].Line, 28},
 	})
 }
 

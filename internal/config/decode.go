@@ -95,6 +95,7 @@ func (w *walker) server(n *yaml.Node, path string, s *Server, m *meta) {
 		{"workers", intField(w, &s.Workers, 1, 4096)},
 		{"commit-batch", intField(w, &s.CommitBatch, 1, 65536)},
 		{"commit-delay", durationField(w, &s.CommitDelay, 0, Duration(100*time.Millisecond), false)},
+		{"cache-threshold-percent", intField(w, &s.CacheThresholdPercent, 0, 100)},
 	})
 }
 

@@ -66,6 +66,8 @@ func TestParseRejects(t *testing.T) {
 		{"long socket path", "server:\n  interfaces: [eth1]\n  control-socket: /" + strings.Repeat("s", 120) + "  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{"server.control-socket", "107 bytes"}},
 		{"commit batch", "server:\n  interfaces: [eth1]\n  commit-batch: 0  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.commit-batch "0": out of range; use a number from 1 to 65536`}},
 		{"commit delay too long", "server:\n  interfaces: [eth1]\n  commit-delay: 1s  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.commit-delay "1s": out of range; use a duration from 0s to 100ms`}},
+		{"cache threshold over 100", "server:\n  interfaces: [eth1]\n  cache-threshold-percent: 101  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.cache-threshold-percent "101": out of range; use a number from 0 to 100`}},
+		{"cache threshold as a fraction", "server:\n  interfaces: [eth1]\n  cache-threshold-percent: 0.25  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.cache-threshold-percent "0.25": must be a whole number from 0 to 100`}},
 		{"commit batch big", "server:\n  interfaces: [eth1]\n  commit-batch: 65537  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.commit-batch "65537": out of range`}},
 		{"workers text", "server:\n  interfaces: [eth1]\n  workers: many  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.workers "many": must be a whole number from 1 to 4096`}},
 		{"offer hold", "server:\n  interfaces: [eth1]\n  offer-hold: 0s  #<\nscopes:\n  - subnet: 192.0.2.0/24\n", []string{`server.offer-hold "0s": out of range; use a duration from 1s to 10m0s`}},

@@ -33,16 +33,17 @@ func Parse(data []byte) (*Config, error) {
 
 // Defaults that the types.go comments promise.
 const (
-	DefaultDataDir       = "/var/lib/xdhcp"
-	DefaultControlSocket = "/run/xdhcp/xdhcpd.sock"
-	DefaultMetricsListen = "127.0.0.1:9267"
-	DefaultLeaseTime     = Duration(8 * time.Hour)
-	DefaultOfferHold     = Duration(10 * time.Second)
-	DefaultDeclineHold   = Duration(24 * time.Hour)
-	DefaultCommitBatch   = 512
-	DefaultCommitDelay   = Duration(time.Millisecond)
-	DefaultRateTableSize = 65536
-	DefaultSourcePPS     = 20 // per source: a handful of devices behind one port, each a few packets a second
+	DefaultDataDir        = "/var/lib/xdhcp"
+	DefaultControlSocket  = "/run/xdhcp/xdhcpd.sock"
+	DefaultMetricsListen  = "127.0.0.1:9267"
+	DefaultLeaseTime      = Duration(8 * time.Hour)
+	DefaultOfferHold      = Duration(10 * time.Second)
+	DefaultDeclineHold    = Duration(24 * time.Hour)
+	DefaultCommitBatch    = 512
+	DefaultCommitDelay    = Duration(time.Millisecond)
+	DefaultCacheThreshold = 25 // percent, as ISC dhcpd's dhcp-cache-threshold
+	DefaultRateTableSize  = 65536
+	DefaultSourcePPS      = 20 // per source: a handful of devices behind one port, each a few packets a second
 )
 
 // defaults returns a Config holding every default; decoding overwrites what
@@ -60,6 +61,8 @@ func defaults() *Config {
 			Workers:       4 * runtime.GOMAXPROCS(0),
 			CommitBatch:   DefaultCommitBatch,
 			CommitDelay:   DefaultCommitDelay,
+
+			CacheThresholdPercent: DefaultCacheThreshold,
 		},
 		Options: Options{},
 		Dataplane: Dataplane{

@@ -30,6 +30,11 @@ type Server struct {
 	Workers       int        `yaml:"workers"`        // packet-handling goroutines per interface; default 4*GOMAXPROCS
 	CommitBatch   int        `yaml:"commit-batch"`   // most leases in one durable store commit; default 512
 	CommitDelay   Duration   `yaml:"commit-delay"`   // how long a lease may wait for others to share its synced commit; default 1ms, 0 disables
+	// CacheThresholdPercent is how far into a lease, in percent of the time
+	// it was granted for, a client's REQUEST for it is answered with the
+	// stored lease and its remaining time, without a write; 0 disables;
+	// default 25.
+	CacheThresholdPercent int `yaml:"cache-threshold-percent"`
 }
 
 // Dataplane configures the XDP program on the serving interfaces.

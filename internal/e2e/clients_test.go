@@ -40,53 +40,88 @@ func checkClientLease(t *testing.T, got dhcpclients.Lease, leaseTime time.Durati
 	}
 }
 
+// TestClientsGetAndRenewLease runs each real client through DORA and a
+// renewal 1.5 s later, twice: with the lease cache off, the renewal
+// extends the lease (a later expiry on the server); with the default
+// threshold (25% of the lease), it is answered with the stored lease and
+// its remaining time, and nothing is written.
 func TestClientsGetAndRenewLease(t *testing.T) {
 	const leaseTime = 10 * time.Minute
 	for _, kind := range dhcpclients.Kinds {
-		t.Run(kind, func(t *testing.T) {
-			setup(t, kind)
-			lab := newLab(t, "192.0.2.1/24")
-			d := startDaemon(t, lab, lanSpec(leaseTime))
-			host, err := lab.AddHost("cl")
-			mustDo(t, err)
-			mac, err := host.MAC(HostIface)
-			mustDo(t, err)
-			c := newClient(t, kind, host, "e2e-"+kind)
-			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-			defer cancel()
+		for _, cached := range []bool{false, true} {
+			name := kind + "/extends"
+			if cached {
+				name = kind + "/from-cache"
+			}
+			t.Run(name, func(t *testing.T) { clientGetsAndRenews(t, kind, leaseTime, cached) })
+		}
+	}
+}
 
-			got, err := c.Acquire(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s: %s", kind, got)
-			if !inRange(got.IP, "192.0.2.100", "192.0.2.199") {
-				t.Errorf("address %s outside the pool 192.0.2.100-192.0.2.199", got.IP)
-			}
-			checkClientLease(t, got, leaseTime)
-			before, ok := LeaseByIP(leases(t, d), got.IP)
-			if !ok || before.State != "active" || before.HWAddress != mac.String() {
-				t.Fatalf("server's lease for %s: %+v (found %v); want active for %s", got.IP, before, ok, mac)
-			}
-			if before.Hostname != "e2e-"+kind {
-				t.Errorf("server recorded hostname %q, want %q", before.Hostname, "e2e-"+kind)
-			}
+func clientGetsAndRenews(t *testing.T, kind string, leaseTime time.Duration, cached bool) {
+	setup(t, kind)
+	lab := newLab(t, "192.0.2.1/24")
+	spec := lanSpec(leaseTime)
+	spec.NoLeaseCache = !cached
+	d := startDaemon(t, lab, spec)
+	host, err := lab.AddHost("cl")
+	mustDo(t, err)
+	mac, err := host.MAC(HostIface)
+	mustDo(t, err)
+	c := newClient(t, kind, host, "e2e-"+kind)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
 
-			time.Sleep(1500 * time.Millisecond) // so that a renewed expiry is visibly later
-			renewed, err := c.Renew(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if renewed.IP != got.IP {
-				t.Errorf("renew moved the client from %s to %s", got.IP, renewed.IP)
-			}
-			checkClientLease(t, renewed, leaseTime)
-			after, ok := LeaseByIP(leases(t, d), got.IP)
-			if !ok || after.State != "active" || !after.Expiry.After(before.Expiry) {
-				t.Errorf("after %s's %s the server's expiry is %v (was %v), state %q; want later and active",
-					kind, renewed.Event, after.Expiry, before.Expiry, after.State)
-			}
-		})
+	got, err := c.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %s", kind, got)
+	if !inRange(got.IP, "192.0.2.100", "192.0.2.199") {
+		t.Errorf("address %s outside the pool 192.0.2.100-192.0.2.199", got.IP)
+	}
+	checkClientLease(t, got, leaseTime)
+	before, ok := LeaseByIP(leases(t, d), got.IP)
+	if !ok || before.State != "active" || before.HWAddress != mac.String() {
+		t.Fatalf("server's lease for %s: %+v (found %v); want active for %s", got.IP, before, ok, mac)
+	}
+	if before.Hostname != "e2e-"+kind {
+		t.Errorf("server recorded hostname %q, want %q", before.Hostname, "e2e-"+kind)
+	}
+
+	time.Sleep(1500 * time.Millisecond) // so that a renewed expiry is visibly later
+	renewed, err := c.Renew(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.IP != got.IP {
+		t.Errorf("renew moved the client from %s to %s", got.IP, renewed.IP)
+	}
+	after, ok := LeaseByIP(leases(t, d), got.IP)
+	if !ok || after.State != "active" {
+		t.Fatalf("after %s's %s the server's lease is %+v (found %v); want active", kind, renewed.Event, after, ok)
+	}
+	st, err := d.Status(ctx)
+	mustDo(t, err)
+	var reused uint64
+	for _, sc := range st.Scopes {
+		reused += sc.Reused
+	}
+	if !cached {
+		checkClientLease(t, renewed, leaseTime)
+		if !after.Expiry.After(before.Expiry) || reused != 0 {
+			t.Errorf("after %s's %s the server's expiry is %v (was %v), %d reused; want later, none reused",
+				kind, renewed.Event, after.Expiry, before.Expiry, reused)
+		}
+		return
+	}
+	// From the cache: the same expiry, and the client is told what is left.
+	if !after.Expiry.Equal(before.Expiry) || reused != 1 {
+		t.Errorf("after %s's %s the server's expiry is %v (was %v), %d reused; want unchanged, 1 reused",
+			kind, renewed.Event, after.Expiry, before.Expiry, reused)
+	}
+	if renewed.LeaseTime >= leaseTime || renewed.LeaseTime < leaseTime-time.Minute {
+		t.Errorf("renewed lease time %v, want the remaining time: just under %v", renewed.LeaseTime, leaseTime)
 	}
 }
 

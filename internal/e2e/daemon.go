@@ -75,7 +75,10 @@ type ServerSpec struct {
 	// DiscoverBudgetPPS sets dataplane.discover-budget (its burst the
 	// default); 0 leaves it off.
 	DiscoverBudgetPPS uint32
-	Scopes            []ScopeSpec
+	// NoLeaseCache sets server.cache-threshold-percent to 0: every
+	// REQUEST writes a new lease. Otherwise the default (25%) applies.
+	NoLeaseCache bool
+	Scopes       []ScopeSpec
 }
 
 // ScopeSpec is one scope of a ServerSpec.
@@ -102,6 +105,9 @@ func (s ServerSpec) yaml(dataDir, socket string) string {
 	}
 	fmt.Fprintf(&b, "server:\n  interfaces: [%s]\n  address: %s\n  data-dir: %q\n  control-socket: %q\n  metrics-listen: \"\"\n  log-level: debug\n",
 		strings.Join(s.Interfaces, ", "), s.Address, dataDir, socket)
+	if s.NoLeaseCache {
+		b.WriteString("  cache-threshold-percent: 0\n")
+	}
 	fmt.Fprintf(&b, "dataplane:\n  mode: %s\n", mode)
 	if s.RateLimitPPS > 0 {
 		fmt.Fprintf(&b, "  rate-limit: {per-client-pps: %d, burst: %d}\n", s.RateLimitPPS, s.RateLimitBurst)
