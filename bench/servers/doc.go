@@ -15,9 +15,9 @@
 //     yardstick (Spec.Binary should name the xdhcp-bench executable).
 //
 // Each Server's Durability field states what it does to make a lease
-// durable, as observed with strace on this machine, and the lease cache
-// threshold it runs with (LeaseCachePercent, the same for every server
-// that has one).
+// durable, as observed with strace on this machine. Servers with a lease
+// cache (LeaseCache: xdhcpd, Kea, ISC dhcpd) run with the threshold
+// Spec.LeaseCachePercent gives, 0 (off) unless the suite says otherwise.
 //
 // # Pairs
 //

@@ -29,18 +29,22 @@ func keaDhcp4(s Spec, multiThreaded bool) map[string]any {
 		mt = map[string]any{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256}
 	}
 	lt := int(s.LeaseTime.Seconds())
-	return map[string]any{
+	cfg := map[string]any{
 		"interfaces-config": map[string]any{"interfaces": []string{s.Iface}, "dhcp-socket-type": "raw"},
 		"lease-database": map[string]any{"type": "memfile", "persist": true,
 			"name": filepath.Join(s.Dir, "kea-leases4.csv"), "lfc-interval": 0},
 		"valid-lifetime": lt, "renew-timer": lt / 2, "rebind-timer": lt * 7 / 8,
-		"cache-threshold": float64(LeaseCachePercent) / 100,
 		"multi-threading": mt,
 		"subnet4": []map[string]any{{"id": 1, "subnet": s.Subnet.Masked().String(),
 			"pools": []map[string]any{{"pool": fmt.Sprintf("%s - %s", s.PoolStart, s.PoolEnd)}}}},
 		"loggers": []map[string]any{{"name": "kea-dhcp4", "severity": "WARN",
 			"output_options": []map[string]any{{"output": filepath.Join(s.Dir, "kea.log")}}}},
 	}
+	if s.LeaseCachePercent > 0 {
+		// Off by default in Kea 2.2, which refuses 0.
+		cfg["cache-threshold"] = float64(s.LeaseCachePercent) / 100
+	}
+	return cfg
 }
 
 // writeKea writes {"Dhcp4": dhcp4} to the spec's directory and returns

@@ -142,6 +142,10 @@ func TestKeaSingleConfig(t *testing.T) {
 	s, _ := haSpecs(t)
 	s.Role = ""
 	for _, mt := range []bool{false, true} {
+		s.LeaseCachePercent = 0
+		if mt {
+			s.LeaseCachePercent = LeaseCachePercent
+		}
 		args, _, err := prepareKea(mt)(s)
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +158,17 @@ func TestKeaSingleConfig(t *testing.T) {
 		pools := cfg.Dhcp4.Subnet4[0].Pools
 		if cfg.Dhcp4.MultiThreading.Enable != mt || len(cfg.Dhcp4.Hooks) != 0 || len(pools) != 1 || pools[0].Pool != "10.99.1.0 - 10.99.254.255" {
 			t.Errorf("multi-threaded %v: %s", mt, b)
+		}
+		// Kea refuses a cache-threshold of 0; off means the key is absent.
+		var raw struct {
+			Dhcp4 map[string]any
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatal(err)
+		}
+		ct, has := raw.Dhcp4["cache-threshold"]
+		if want := mt; has != want || (has && ct != 0.25) {
+			t.Errorf("lease cache %d%%: cache-threshold %v (present %v)", s.LeaseCachePercent, ct, has)
 		}
 	}
 }

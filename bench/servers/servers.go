@@ -39,6 +39,11 @@ type Spec struct {
 	// MetricsListen is where a server that exports LagMetric serves
 	// Prometheus metrics inside its namespace; Start fills it.
 	MetricsListen string
+	// LeaseCachePercent is the lease cache threshold for a server that has
+	// one (Server.LeaseCache): a REQUEST in the first LeaseCachePercent of
+	// a lease gets the lease as stored, unwritten. 0 turns the cache off,
+	// so that every REQUEST writes a lease.
+	LeaseCachePercent int
 }
 
 // Server describes how to run one DHCP server.
@@ -60,7 +65,10 @@ type Server struct {
 	// LagNote says, for a pair without a lag metric, where its
 	// replication time shows instead.
 	LagNote string
-	binary  string
+	// LeaseCache is set for servers that have a lease cache, whose
+	// threshold Spec.LeaseCachePercent sets.
+	LeaseCache bool
+	binary     string
 	// ready, when set, blocks until a started pair is in normal
 	// operation (both partners serving their halves).
 	ready func(ctx context.Context, p *Process) error
@@ -75,21 +83,21 @@ var ErrUnknown = errors.New("unknown server")
 // All returns the known servers, keyed by name.
 func All() map[string]Server {
 	return map[string]Server{
-		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, Durability: "Badger, msync/fsync before ACK (batched); lease cache 25%"},
-		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), Durability: "memfile CSV, no fsync; lease cache 25%"},
-		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), Durability: "memfile CSV, no fsync; lease cache 25%"},
-		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, Durability: "leases file, fsync per lease; lease cache 25%"},
+		"xdhcpd":  {Name: "xdhcpd", binary: "xdhcpd", prepare: prepareXdhcpd, LeaseCache: true, Durability: "Badger, msync/fsync before ACK (batched)"},
+		"kea":     {Name: "kea", binary: "kea-dhcp4", prepare: prepareKea(false), LeaseCache: true, Durability: "memfile CSV, no fsync"},
+		"kea-mt":  {Name: "kea-mt", binary: "kea-dhcp4", prepare: prepareKea(true), LeaseCache: true, Durability: "memfile CSV, no fsync"},
+		"dhcpd":   {Name: "dhcpd", binary: "dhcpd", prepare: prepareDhcpd, LeaseCache: true, Durability: "leases file, fsync per lease"},
 		"dnsmasq": {Name: "dnsmasq", binary: "dnsmasq", prepare: prepareDnsmasq, Durability: "lease file rewritten, fsync per lease"},
-		"xdhcpd-failover": {Name: "xdhcpd-failover", binary: "xdhcpd", prepare: prepareXdhcpd, Pair: true,
+		"xdhcpd-failover": {Name: "xdhcpd-failover", binary: "xdhcpd", prepare: prepareXdhcpd, Pair: true, LeaseCache: true,
 			ReportsLag: true, ready: waitXdhcpdNormal,
-			Durability: "Badger, msync/fsync before ACK; binding updates to the partner; lease cache 25%"},
+			Durability: "Badger, msync/fsync before ACK; binding updates to the partner"},
 		// kea-ha runs the scenarios that replicate leases one kind at a
 		// time, dora and renew: each scenario costs 20 s of HA start-up,
 		// and the full plan must stay under 20 minutes. The flood is
 		// about dropping the partner's DISCOVERs at the driver.
-		"kea-ha": {Name: "kea-ha", binary: "kea-dhcp4", prepare: keaHAConfigFile, Pair: true, ready: waitKeaLoadBalancing,
+		"kea-ha": {Name: "kea-ha", binary: "kea-dhcp4", prepare: keaHAConfigFile, Pair: true, LeaseCache: true, ready: waitKeaLoadBalancing,
 			Scenarios:  []string{"dora", "renew"},
-			Durability: "memfile CSV, no fsync; partner acknowledges the lease update before the reply; lease cache 25%",
+			Durability: "memfile CSV, no fsync; partner acknowledges the lease update before the reply",
 			LagNote:    "kea-ha sends each lease update to its partner and waits for the partner's answer before it sends the client its ACK, so its replication time is inside its response latency; it exports no separate lag."},
 		"echo":     {Name: "echo", binary: "xdhcp-bench", prepare: prepareEcho(false), Durability: "none (stateless yardstick)"},
 		"echo-xdp": {Name: "echo-xdp", binary: "xdhcp-bench", prepare: prepareEcho(true), GenXDPPass: true, Durability: "none (stateless XDP yardstick)"},
@@ -287,13 +295,11 @@ func write(path, content string) error {
 
 // benchPairSecret is the shared secret of the benchmark's xdhcpd pair,
 // which lives only in the suite's namespaces.
-// LeaseCachePercent is the lease cache threshold every server that has one
-// runs with: a REQUEST in the first quarter of a lease gets the lease as
-// stored, with its remaining time, and nothing is written (ISC dhcpd's
-// dhcp-cache-threshold, whose default this is; Kea's cache-threshold;
-// xdhcpd's server.cache-threshold-percent). The renew scenario renews
-// each client within seconds of its lease, so with it every server that
-// caches answers renewals from memory. dnsmasq has no such setting.
+// LeaseCachePercent is the lease cache threshold the suite's renew-cached
+// scenario runs every server that has a lease cache with (the default of
+// ISC dhcpd's dhcp-cache-threshold; Kea's cache-threshold 0.25; xdhcpd's
+// server.cache-threshold-percent). Every other scenario runs with the
+// cache off, so that each of its exchanges writes a lease.
 const LeaseCachePercent = 25
 
 const benchPairSecret = "xdhcp-bench pair secret, not for production\n"
@@ -314,7 +320,7 @@ scopes:
     pools: ["%s-%s"]
     lease-time: %ds
 `, s.Iface, s.Addr, filepath.Join(s.Dir, "data"), filepath.Join(s.Dir, "xdhcpd.sock"), s.MetricsListen,
-		LeaseCachePercent, s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
+		s.LeaseCachePercent, s.Subnet.Masked(), s.PoolStart, s.PoolEnd, int(s.LeaseTime.Seconds()))
 	if s.Role != "" {
 		// The pair authenticates its stream, as docs/CONFIG.md tells
 		// operators to; both partners write the same secret.
@@ -349,7 +355,7 @@ dhcp-cache-threshold %d;
 subnet %s netmask %s {
   range %s %s;
 }
-`, lt, lt, LeaseCachePercent, p.Addr(), mask, s.PoolStart, s.PoolEnd)
+`, lt, lt, s.LeaseCachePercent, p.Addr(), mask, s.PoolStart, s.PoolEnd)
 	conf := filepath.Join(s.Dir, "dhcpd.conf")
 	leases := filepath.Join(s.Dir, "dhcpd.leases")
 	if err := write(leases, ""); err != nil {

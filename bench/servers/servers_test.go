@@ -3,6 +3,7 @@ package servers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -33,8 +34,15 @@ func TestServersAnswer(t *testing.T) {
 	if _, err := exec.LookPath("perfdhcp"); err != nil {
 		t.Skip("perfdhcp not installed (Debian package kea-admin? no: perfdhcp)")
 	}
-	for _, name := range []string{"kea", "kea-mt", "dhcpd", "dnsmasq"} {
-		t.Run(name, func(t *testing.T) {
+	// Each with its lease cache off (as every scenario but renew-cached
+	// runs it) and, where it has one, on: both configurations must start.
+	cases := []struct {
+		name  string
+		cache int
+	}{{"kea", 0}, {"kea", LeaseCachePercent}, {"kea-mt", 0}, {"dhcpd", 0}, {"dhcpd", LeaseCachePercent}, {"dnsmasq", 0}}
+	for _, tc := range cases {
+		name := tc.name
+		t.Run(fmt.Sprintf("%s/cache-%d", name, tc.cache), func(t *testing.T) {
 			srv, _ := Lookup(name)
 			if _, err := exec.LookPath(srv.binary); err != nil {
 				t.Skipf("%s not installed", srv.binary)
@@ -49,7 +57,7 @@ func TestServersAnswer(t *testing.T) {
 			p, err := srv.Start(ctx, Spec{
 				Namespace: topo.SrvNS, Iface: topo.SrvIface, Addr: topo.SrvAddr, Subnet: topo.Subnet,
 				PoolStart: netip.MustParseAddr("10.99.1.0"), PoolEnd: netip.MustParseAddr("10.99.1.255"),
-				LeaseTime: time.Hour, Dir: t.TempDir(),
+				LeaseTime: time.Hour, Dir: t.TempDir(), LeaseCachePercent: tc.cache,
 			})
 			if err != nil {
 				t.Fatal(err)

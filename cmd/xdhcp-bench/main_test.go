@@ -58,7 +58,7 @@ func TestPlansBySweep(t *testing.T) {
 	for _, p := range got {
 		desc = append(desc, fmt.Sprintf("%s@%d-%d", strings.Join(p.servers, "+"), p.rates[0], p.rates[len(p.rates)-1]))
 	}
-	want := "xdhcpd@250-200000 xdhcpd-failover@1000-120000 kea-ha@250-8000 kea+kea-mt+dhcpd+dnsmasq@250-200000"
+	want := "xdhcpd@250-400000 xdhcpd-failover@1000-120000 kea-ha@250-8000 kea+kea-mt+dhcpd+dnsmasq@250-400000"
 	if strings.Join(desc, " ") != want {
 		t.Errorf("plans %q, want %q", strings.Join(desc, " "), want)
 	}

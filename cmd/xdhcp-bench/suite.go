@@ -19,7 +19,7 @@ import (
 // Default sweeps. The generator's reach past what any server sustains; a
 // sweep stops at the first step over --max-drop.
 var (
-	genRates          = []int{250, 1000, 5000, 10000, 15000, 20000, 40000, 60000, 80000, 100000, 120000, 140000, 160000, 180000, 200000}
+	genRates          = []int{250, 1000, 5000, 10000, 15000, 20000, 40000, 60000, 80000, 100000, 120000, 140000, 160000, 180000, 200000, 240000, 280000, 320000, 360000, 400000}
 	genRatesQuick     = []int{500, 2500, 10000, 40000, 80000}
 	perfdhcpRates     = []int{500, 1000, 2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000}
 	perfdhcpQuick     = []int{1000, 5000, 10000, 20000, 30000}
@@ -78,7 +78,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	fs.SetOutput(e.stderr)
 	quick := fs.Bool("quick", false, "short plan (make bench-quick): fewer servers, rates and shorter steps")
 	servers := fs.String("servers", "", "servers the xdhcp-bench generator runs against: xdhcpd, xdhcpd-failover, kea-ha, kea, kea-mt, dhcpd, dnsmasq, echo, echo-xdp; default "+defaultGenServers+" (quick: xdhcpd,kea); \"none\" skips")
-	scenarios := fs.String("scenarios", "dora,renew,mix,flood", "generator scenarios")
+	scenarios := fs.String("scenarios", "", "generator scenarios; default dora,renew,renew-cached,mix,flood (quick: without renew-cached, to stay under 3 minutes)")
 	perfServers := fs.String("perfdhcp-servers", "xdhcpd,kea", "servers perfdhcp (DORA) runs against; \"none\" skips")
 	yardstick := fs.Bool("yardstick", true, "also run both generators against the XDP echo responder (echo-xdp)")
 	rates := fs.String("rates", "", "comma-separated offered rates for every sweep; default depends on the driver, the server and --quick")
@@ -151,7 +151,14 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if *genIdle != "sleep" && *genIdle != "poll" {
 		return fmt.Errorf("--gen-idle %q: choose sleep or poll", *genIdle)
 	}
-	gen := suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle, ScenarioOf: strings.Split(*scenarios, ",")}
+	scenList := "dora,renew," + suite.ScenarioRenewCached + ",mix,flood"
+	if *quick {
+		scenList = "dora,renew,mix,flood"
+	}
+	if *scenarios != "" {
+		scenList = *scenarios
+	}
+	gen := suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle, ScenarioOf: strings.Split(scenList, ",")}
 	var plans []plan
 	plans = append(plans, plansBySweep(gen, genServers, genSweep)...)
 	if ps := list(*perfServers, "xdhcpd,kea"); len(ps) > 0 {
