@@ -120,3 +120,30 @@ func TestRequestCachedThenWrites(t *testing.T) {
 		t.Fatalf("REQUEST after release: reused %v state %v err %v, want a new Active lease", reused, again.State, err)
 	}
 }
+
+// TestPartnerUpdateEndsReuse checks that a failover partner's update of a
+// lease (Apply) clears its durable mark: the partner's record is not on
+// this server's disk until it is written here, so the next REQUEST writes.
+func TestPartnerUpdateEndsReuse(t *testing.T) {
+	s, err := NewScope(scopeCfg(rng("10.0.0.10", "10.0.0.20")), testOfferHold, testDeclineHold, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustShare(t, s, RolePrimary, 500)
+	c := hw(1)
+	l := bindNew(t, s, c, t0)
+	s.MarkDurable([]lease.Lease{l})
+	if _, reused, _ := s.RequestCached(c, l.IP, testLeaseTime, t0.Add(time.Second/2)); !reused {
+		t.Fatal("REQUEST before the partner's update was not reused")
+	}
+	theirs := l
+	theirs.Updated = t0.Add(time.Second)
+	theirs.Expiry = t0.Add(time.Second + testLeaseTime)
+	if _, err := s.Apply(theirs, t0.Add(time.Second)); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	checkInvariants(t, s)
+	if _, reused, err := s.RequestCached(c, l.IP, testLeaseTime, t0.Add(2*time.Second)); err != nil || reused {
+		t.Fatalf("REQUEST after the partner's update: reused %v, err %v; want a write", reused, err)
+	}
+}
