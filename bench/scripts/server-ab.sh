@@ -10,7 +10,9 @@
 #
 # OLD_YAML and NEW_YAML, when set, are appended to each side's
 # configuration: the same binary can be compared with itself under two
-# settings, e.g. NEW_YAML=$'dataplane:\n  afxdp: off'. GEN_IO picks the
+# settings, e.g. NEW_YAML=$'dataplane:\n  afxdp: off'; OLD_SERVER_YAML and
+# NEW_SERVER_YAML go inside the server section, e.g.
+# NEW_SERVER_YAML='  cache-threshold-percent: 0'. GEN_IO picks the
 # generator's packet I/O (default afxdp, as the suite's). SCENARIO picks
 # the exchange (default dora; renew binds the clients first, and that
 # warm-up is in the CPU figure on both sides alike). PERF_DIR, when set,
@@ -26,7 +28,7 @@ SCENARIO=${SCENARIO:-dora}
 DUR=6s
 tick=$(getconf CLK_TCK)
 one() { # one BINARY EXTRA_YAML: prints "completed drops p50 p99 cpu_s"
-	local bin=$1 extra=$2 g=xab$$-gen s=xab$$-srv d sp
+	local bin=$1 extra=$2 srvextra=$3 g=xab$$-gen s=xab$$-srv d sp
 	d=$(mktemp -d)
 	# Stop xdhcpd and wait for it (it closes its lease store) before its
 	# namespace and data directory go.
@@ -44,6 +46,7 @@ server:
   control-socket: $d/x.sock
   metrics-listen: ""
   log-level: warn
+$srvextra
 scopes:
   - subnet: 10.99.0.0/16
     pools: ["10.99.1.0-10.99.254.255"]
@@ -74,9 +77,10 @@ Y
 echo "binary,run,rate,completed_per_s,drop_ratio,p50_us,p99_us,server_cpu_s"
 for run in $(seq "$RUNS"); do
 	for side in old new; do
-		if [ $side = old ]; then b=$OLD extra=${OLD_YAML:-}; else b=$NEW extra=${NEW_YAML:-}; fi
-		res=$(one "$b" "$extra") # waits for the run's teardown too
+		if [ $side = old ]; then b=$OLD extra=${OLD_YAML:-} sx=${OLD_SERVER_YAML:-}; else b=$NEW extra=${NEW_YAML:-} sx=${NEW_SERVER_YAML:-}; fi
+		res=$(one "$b" "$extra" "$sx") # waits for the run's teardown too
 		read -r c dr p50 p99 cpu <<<"$res"
-		echo "$b${extra:+ ($(echo "$extra" | tr '\n' ' ' | sed 's/  */ /g'))},$run,$RATE,$c,$dr,$p50,$p99,$cpu"
+		label="$sx${sx:+ }$extra"
+		echo "$b${label:+ ($(echo "$label" | tr '\n' ' ' | sed 's/  */ /g; s/^ //; s/ $//'))},$run,$RATE,$c,$dr,$p50,$p99,$cpu"
 	done
 done

@@ -566,8 +566,9 @@ func (s *Scope) Request(c Client, ip netip.Addr, leaseTime time.Duration, now ti
 // it was last granted for has passed, that term was at least leaseTime
 // (else the client gets the longer lease it is now due) and no more of it
 // remains than leaseTime, and the client's identity, hostname and relay
-// agent information are those stored. The client is then told the lease's remaining time, which is
-// already on disk, so a crash loses nothing it was promised.
+// agent information are those stored. The client is then told the lease's
+// remaining time, which is already on disk, so a crash loses nothing it
+// was promised.
 func (s *Scope) RequestCached(c Client, ip netip.Addr, leaseTime time.Duration, now time.Time) (l lease.Lease, reused bool, err error) {
 	return s.request(c, ip, leaseTime, now, s.cachePercent > 0)
 }
@@ -661,6 +662,9 @@ func (s *Scope) reusable(i int32, c Client, k ClientKey, hostname string, leaseT
 // changed since (a later Request, a release, an expiry, the partner's
 // update) is passed over: only the record as it was persisted counts.
 func (s *Scope) MarkDurable(leases []lease.Lease) {
+	if s.cachePercent == 0 {
+		return // nothing would read the marks
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range leases {
