@@ -88,6 +88,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	xdhcpd := fs.String("xdhcpd", "", "xdhcpd binary to use instead of the one on PATH")
 	genIO := fs.String("gen-io", "afxdp", "the xdhcp-bench generator's packet I/O: afxdp (fastest here, docs/BENCHMARKS.md), recvmmsg or ring")
 	genIdle := fs.String("gen-idle", "sleep", "how the generator waits with nothing due: sleep or poll (xdhcp-bench run --idle)")
+	pairsCached := fs.Bool("pairs-renew-cached", false, "also run renew-cached for the failover pairs (left out of the default plan for its time)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("suite: find own executable: %w", err)
 	}
-	cfg := suite.Config{StepTime: *step, MaxDrop: *maxDrop, Logger: e.log,
+	cfg := suite.Config{StepTime: *step, MaxDrop: *maxDrop, Logger: e.log, PairsRenewCached: *pairsCached,
 		Binaries: map[string]string{"echo": self, "echo-xdp": self}}
 	if *xdhcpd != "" {
 		abs, err := filepath.Abs(*xdhcpd)
