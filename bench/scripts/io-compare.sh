@@ -33,14 +33,8 @@ cleanup() {
 	ip netns del "$S" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
-ip netns add "$G"
-ip netns add "$S"
-ip link add gen0 netns "$G" type veth peer name srv0 netns "$S"
-ip -n "$G" addr add 10.99.0.2/16 dev gen0
-ip -n "$S" addr add 10.99.0.1/16 dev srv0
-for ns in "$G" "$S"; do ip -n "$ns" link set lo up; done
-ip -n "$G" link set gen0 up
-ip -n "$S" link set srv0 up
+. "$(dirname "$0")/netns-pair.sh"
+netns_pair "$G" "$S"
 sleep 1
 
 # gen_pass on|off: the packet-socket engines need an XDP program on gen0

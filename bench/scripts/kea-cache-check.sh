@@ -13,11 +13,8 @@ set -euo pipefail
 BENCH=${1:-./bin/xdhcp-bench} EXTRA=${2:-}
 g=kcc$$-gen s=kcc$$-srv d=$(mktemp -d) kp=
 trap 'if [ -n "$kp" ]; then kill $kp 2>/dev/null; wait $kp 2>/dev/null || true; fi; ip netns del $g 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $d' EXIT
-ip netns add $g; ip netns add $s
-ip link add gen0 netns $g type veth peer name srv0 netns $s
-ip -n $g addr add 10.99.0.2/16 dev gen0; ip -n $s addr add 10.99.0.1/16 dev srv0
-for ns in $g $s; do ip -n $ns link set lo up; done
-ip -n $g link set gen0 up; ip -n $s link set srv0 up
+. "$(dirname "$0")/netns-pair.sh"
+netns_pair $g $s
 cat >$d/kea.json <<J
 {"Dhcp4": {"interfaces-config": {"interfaces": ["srv0"], "dhcp-socket-type": "raw"},
  "lease-database": {"type": "memfile", "persist": true, "name": "$d/leases.csv", "lfc-interval": 0},

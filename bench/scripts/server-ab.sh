@@ -26,6 +26,7 @@ OLD=$1 NEW=$2 RATE=${3:-20000} RUNS=${4:-3} BENCH=${5:-./bin/xdhcp-bench}
 GEN_IO=${GEN_IO:-afxdp}
 SCENARIO=${SCENARIO:-dora}
 DUR=6s
+. "$(dirname "$0")/netns-pair.sh"
 tick=$(getconf CLK_TCK)
 one() { # one BINARY EXTRA_YAML: prints "completed drops p50 p99 cpu_s"
 	local bin=$1 extra=$2 srvextra=$3 g=xab$$-gen s=xab$$-srv d sp
@@ -33,11 +34,7 @@ one() { # one BINARY EXTRA_YAML: prints "completed drops p50 p99 cpu_s"
 	# Stop xdhcpd and wait for it (it closes its lease store) before its
 	# namespace and data directory go.
 	trap 'kill $sp 2>/dev/null; wait $sp 2>/dev/null; ip netns del $g 2>/dev/null; ip netns del $s 2>/dev/null; rm -rf $d' RETURN
-	ip netns add $g; ip netns add $s
-	ip link add gen0 netns $g type veth peer name srv0 netns $s
-	ip -n $g addr add 10.99.0.2/16 dev gen0; ip -n $s addr add 10.99.0.1/16 dev srv0
-	for ns in $g $s; do ip -n $ns link set lo up; done
-	ip -n $g link set gen0 up; ip -n $s link set srv0 up
+	netns_pair $g $s
 	cat >$d/x.yaml <<Y
 server:
   interfaces: [srv0]
