@@ -12,7 +12,9 @@
 // # What is tested
 //
 //   - each real client gets a lease with the configured router, name
-//     server and lease time, and renews it, moving the server's expiry;
+//     server and lease time, and renews it: with the lease cache off the
+//     server's expiry moves; with it on (the default) the client is told
+//     the remaining time and nothing is written, alone and in a pair;
 //   - a reserved MAC gets its address; a full pool counts exhaustion and
 //     a released address goes to the next client; dhcpcd's ARP probe
 //     finds a squatter and its DECLINE keeps the address out of use;
