@@ -101,12 +101,7 @@ func clientGetsAndRenews(t *testing.T, kind string, leaseTime time.Duration, cac
 	if !ok || after.State != "active" {
 		t.Fatalf("after %s's %s the server's lease is %+v (found %v); want active", kind, renewed.Event, after, ok)
 	}
-	st, err := d.Status(ctx)
-	mustDo(t, err)
-	var reused uint64
-	for _, sc := range st.Scopes {
-		reused += sc.Reused
-	}
+	reused := reusedOf(t, d)
 	if !cached {
 		checkClientLease(t, renewed, leaseTime)
 		if !after.Expiry.After(before.Expiry) || reused != 0 {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -47,20 +46,4 @@ func TestFailoverRenewalFromCache(t *testing.T) {
 	if d := a.Expiry.Sub(b.Expiry); d < 0 || d >= time.Second || b.HWAddress != a.HWAddress {
 		t.Errorf("partners disagree on %s: A %s until %v, B %s until %v", ip, a.HWAddress, a.Expiry, b.HWAddress, b.Expiry)
 	}
-}
-
-// reusedOf sums the daemon's renewals answered from its lease cache.
-func reusedOf(t testing.TB, d *Daemon) uint64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := d.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n uint64
-	for _, sc := range st.Scopes {
-		n += sc.Reused
-	}
-	return n
 }

@@ -193,13 +193,7 @@ func (p *pair) waitSettled(t testing.TB, timeout time.Duration) (a, b api.Failov
 
 func status(t testing.TB, d *Daemon) api.FailoverStatus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := d.FailoverStatus(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return query(t, d.FailoverStatus)
 }
 
 func dataplaneOf(t testing.TB, d *Daemon) Dataplane {

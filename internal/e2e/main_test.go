@@ -113,15 +113,32 @@ func newClient(t testing.TB, kind string, host *netns.NS, hostname string) dhcpc
 	return c
 }
 
-func leases(t testing.TB, d *Daemon) []api.Lease {
+// query asks a daemon something through xdhcpctl (get is one of its
+// methods), failing the test on an error.
+func query[T any](t testing.TB, get func(context.Context) (T, error)) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ls, err := d.Leases(ctx)
+	v, err := get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ls
+	return v
+}
+
+func leases(t testing.TB, d *Daemon) []api.Lease {
+	t.Helper()
+	return query(t, d.Leases)
+}
+
+// reusedOf sums the daemon's REQUESTs answered from its lease cache.
+func reusedOf(t testing.TB, d *Daemon) uint64 {
+	t.Helper()
+	var n uint64
+	for _, sc := range query(t, d.Status).Scopes {
+		n += sc.Reused
+	}
+	return n
 }
 
 func mustDo(t testing.TB, steps ...error) {
