@@ -32,7 +32,7 @@ test: ## run every test (as root: namespaces, XDP, real DHCP clients)
 	@$(MAKE) --no-print-directory debs PKGS="$(TEST_PKGS)"
 	$(GO) test -count=1 -timeout 40m ./...
 
-bench: ## benchmark xdhcpd beside Kea, ISC dhcpd and dnsmasq with packet generators (about 15 minutes, as root)
+bench: ## benchmark xdhcpd beside Kea, ISC dhcpd and dnsmasq with packet generators (about 17 minutes, as root)
 	@$(MAKE) --no-print-directory debs PKGS="$(BENCH_PKGS)"
 	$(GO) build -o $(BIN)/xdhcpd ./cmd/xdhcpd
 	$(GO) build -o $(BIN)/xdhcp-bench ./cmd/xdhcp-bench

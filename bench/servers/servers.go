@@ -296,8 +296,6 @@ func write(path, content string) error {
 	return nil
 }
 
-// benchPairSecret is the shared secret of the benchmark's xdhcpd pair,
-// which lives only in the suite's namespaces.
 // LeaseCachePercent is the lease cache threshold the suite's renew-cached
 // scenario runs every server that has a lease cache with (the default of
 // ISC dhcpd's dhcp-cache-threshold; Kea's cache-threshold 0.25; xdhcpd's
@@ -305,6 +303,8 @@ func write(path, content string) error {
 // cache off, so that each of its exchanges writes a lease.
 const LeaseCachePercent = 25
 
+// benchPairSecret is the shared secret of the benchmark's xdhcpd pair,
+// which lives only in the suite's namespaces.
 const benchPairSecret = "xdhcp-bench pair secret, not for production\n"
 
 func prepareXdhcpd(s Spec) ([]string, []string, error) {

@@ -152,14 +152,13 @@ func runSuite(ctx context.Context, e env, args []string) error {
 	if *genIdle != "sleep" && *genIdle != "poll" {
 		return fmt.Errorf("--gen-idle %q: choose sleep or poll", *genIdle)
 	}
-	scenList := "dora,renew," + suite.ScenarioRenewCached + ",mix,flood"
-	if *quick {
-		scenList = "dora,renew,mix,flood"
+	gen := suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle}
+	switch {
+	case *scenarios != "":
+		gen.ScenarioOf = strings.Split(*scenarios, ",")
+	case *quick:
+		gen.ScenarioOf = slices.DeleteFunc(gen.Scenarios(), func(s string) bool { return s == suite.ScenarioRenewCached })
 	}
-	if *scenarios != "" {
-		scenList = *scenarios
-	}
-	gen := suite.Generator{Binary: self, IO: *genIO, Idle: *genIdle, ScenarioOf: strings.Split(scenList, ",")}
 	var plans []plan
 	plans = append(plans, plansBySweep(gen, genServers, genSweep)...)
 	if ps := list(*perfServers, "xdhcpd,kea"); len(ps) > 0 {

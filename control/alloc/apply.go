@@ -308,7 +308,6 @@ func (s *Scope) setRecord(i int32, l lease.Lease) {
 	}
 	*rec = copyLease(l)
 	rec.IP = s.addrOf(i)
-	s.slots[i].durable = false // the partner's record, not yet written here
 }
 
 // copyLease returns l with byte slices of its own.

@@ -54,9 +54,9 @@ func TestRequestCached(t *testing.T) {
 			bound := mustRequest(t, s, c, first.IP, t0) // the lease under test: granted at t0
 			switch {
 			case tt.stale:
-				s.MarkDurable([]lease.Lease{first})
+				s.MarkDurable(first)
 			case tt.durable:
-				s.MarkDurable([]lease.Lease{bound})
+				s.MarkDurable(bound)
 			}
 			if tt.rebind {
 				bound = mustRequest(t, s, c, bound.IP, t0)
@@ -101,7 +101,7 @@ func TestRequestCachedThenWrites(t *testing.T) {
 	}
 	c := hw(1)
 	l := bindNew(t, s, c, t0)
-	s.MarkDurable([]lease.Lease{l})
+	s.MarkDurable(l)
 	if _, reused, _ := s.RequestCached(c, l.IP, testLeaseTime, t0.Add(10*time.Minute)); !reused {
 		t.Fatal("first renewal was not reused")
 	}
@@ -110,7 +110,7 @@ func TestRequestCachedThenWrites(t *testing.T) {
 	if err != nil || reused || !got.Expiry.Equal(late.Add(testLeaseTime)) {
 		t.Fatalf("renewal past the threshold: reused %v expiry %v err %v, want a new lease to %v", reused, got.Expiry, err, late.Add(testLeaseTime))
 	}
-	s.MarkDurable([]lease.Lease{got})
+	s.MarkDurable(got)
 	if _, ok := s.Release(c, l.IP, late.Add(time.Minute)); !ok {
 		t.Fatal("release refused")
 	}
@@ -132,7 +132,7 @@ func TestPartnerUpdateEndsReuse(t *testing.T) {
 	mustShare(t, s, RolePrimary, 500)
 	c := hw(1)
 	l := bindNew(t, s, c, t0)
-	s.MarkDurable([]lease.Lease{l})
+	s.MarkDurable(l)
 	if _, reused, _ := s.RequestCached(c, l.IP, testLeaseTime, t0.Add(time.Second/2)); !reused {
 		t.Fatal("REQUEST before the partner's update was not reused")
 	}

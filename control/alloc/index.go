@@ -80,7 +80,7 @@ type slot struct {
 	flags     slotFlags
 	list      listID
 	own       ownBits
-	durable   bool // rec, Active, is on disk as it stands (MarkDurable, Restore)
+	durable   bool // rec, Active, is on disk as it stands (MarkDurable); setState clears it
 }
 
 // dlist is the head and tail of an intrusive list threaded through slots.

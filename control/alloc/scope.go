@@ -661,7 +661,7 @@ func (s *Scope) reusable(i int32, c Client, k ClientKey, hostname string, leaseT
 // so that RequestCached may answer with them. A lease whose address has
 // changed since (a later Request, a release, an expiry, the partner's
 // update) is passed over: only the record as it was persisted counts.
-func (s *Scope) MarkDurable(leases []lease.Lease) {
+func (s *Scope) MarkDurable(leases ...lease.Lease) {
 	if s.cachePercent == 0 {
 		return // nothing would read the marks
 	}

@@ -445,7 +445,7 @@ func (h *Handler) Committed(leases []lease.Lease) {
 			end++
 		}
 		if s != nil {
-			s.Alloc.MarkDurable(leases[start:end])
+			s.Alloc.MarkDurable(leases[start:end]...)
 		}
 		start = end
 	}

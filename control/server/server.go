@@ -214,14 +214,13 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 		return nil, 0, err
 	}
 	// The store holds every committed lease; live ones (from the allocators
-	// being replaced) may be newer, so they win.
-	byIP := make(map[netip.Addr]lease.Lease)
-	var stored []lease.Lease // the Active ones, durable as read
+	// being replaced) may be newer, so they win. What the store holds is
+	// kept beside them: where it is the record in force, the lease cache
+	// may answer with it at once (MarkDurable compares the two).
+	type record struct{ l, stored lease.Lease }
+	byIP := make(map[netip.Addr]record)
 	err = s.store.ForEach(func(l lease.Lease) error {
-		byIP[l.IP] = l
-		if l.State == lease.StateActive {
-			stored = append(stored, l)
-		}
+		byIP[l.IP] = record{l, l}
 		return nil
 	})
 	var corrupt *lease.CorruptRecordsError
@@ -233,34 +232,30 @@ func (s *Server) buildHandler(cfg *config.Config, links []handler.Link, live []l
 		for _, r := range corrupt.Records {
 			s.log.Error("unreadable lease record; address held out of use", zap.Stringer("ip", r.IP), zap.Error(r.Err))
 			if r.IP.IsValid() {
-				byIP[r.IP] = lease.Lease{IP: r.IP, State: lease.StateAbandoned, Start: now, Updated: now,
-					Expiry: now.Add(cfg.Server.DeclineHold.D())}
+				byIP[r.IP] = record{l: lease.Lease{IP: r.IP, State: lease.StateAbandoned, Start: now, Updated: now,
+					Expiry: now.Add(cfg.Server.DeclineHold.D())}}
 			}
 		}
 	case err != nil:
 		return nil, 0, fmt.Errorf("restore leases: %w", err)
 	}
 	for _, l := range live {
-		byIP[l.IP] = l
+		r := byIP[l.IP]
+		r.l = l
+		byIP[l.IP] = r
 	}
 	n := 0
-	for _, l := range byIP {
-		sc := h.ScopeOf(l.IP)
+	for _, r := range byIP {
+		sc := h.ScopeOf(r.l.IP)
 		if sc == nil {
 			continue // its scope left the configuration; the record stays in the store
 		}
-		if err := sc.Alloc.Restore(l); err != nil {
-			s.log.Warn("stored lease not restored", zap.Stringer("ip", l.IP), zap.Error(err))
+		if err := sc.Alloc.Restore(r.l); err != nil {
+			s.log.Warn("stored lease not restored", zap.Stringer("ip", r.l.IP), zap.Error(err))
 			continue
 		}
+		sc.Alloc.MarkDurable(r.stored)
 		n++
-	}
-	// What the store holds may answer renewals from the cache at once; a
-	// live lease that differs from it is not on disk yet and stays unmarked.
-	for _, l := range stored {
-		if sc := h.ScopeOf(l.IP); sc != nil {
-			sc.Alloc.MarkDurable([]lease.Lease{l})
-		}
 	}
 	return h, n, nil
 }

@@ -61,6 +61,11 @@ func TestRestartKeepsEveryLease(t *testing.T) {
 	if renewed.IP != got[0].IP {
 		t.Errorf("after restart dhclient got %s, had %s", renewed, got[0].IP)
 	}
+	// The lease was read from the store, so it is known durable: minutes
+	// into an hour, the lease cache answers without a write.
+	if n := reusedOf(t, d); n != 1 {
+		t.Errorf("after restart %d REQUESTs answered from the lease cache, want 1 (dhclient's)", n)
+	}
 }
 
 // leaseSet keys active leases by address.
