@@ -162,9 +162,11 @@ func (s *Server) StageBinding(l lease.Lease) (lease.Lease, error) {
 
 // CommitBindings makes staged partner bindings durable in one commit.
 func (s *Server) CommitBindings(recs []lease.Lease) error {
+	h := s.handler()
 	if err := s.store.Commit(context.Background(), recs...); err != nil {
 		return fmt.Errorf("store %d partner bindings: %w", len(recs), err)
 	}
+	h.Committed(recs)
 	return nil
 }
 
@@ -173,12 +175,27 @@ func (s *Server) CommitBindings(recs []lease.Lease) error {
 // committer, so the failover engine goes on with the stream meanwhile
 // (failover.AsyncBatchApplier).
 func (s *Server) CommitBindingsAsync(recs []lease.Lease, done func(error)) {
+	// The handler is taken now: the committer's callback must not take
+	// s.mu, which a reload holds while it commits. Should a reload
+	// replace the handler meanwhile, the marks land on the old
+	// allocators, and the new ones reuse these leases only if they read
+	// them from the store (else from their next write on).
+	h := s.handler()
 	s.store.CommitAllAsync(recs, func(err error) {
 		if err != nil {
 			err = fmt.Errorf("store %d partner bindings: %w", len(recs), err)
+		} else {
+			h.Committed(recs)
 		}
 		done(err)
 	})
+}
+
+// handler returns the handler in force.
+func (s *Server) handler() *handler.Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.h
 }
 
 // ForEachBinding walks every stored binding of the failover scopes.
