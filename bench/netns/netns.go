@@ -135,6 +135,12 @@ func New(ctx context.Context, cfg *Config) (*Topology, error) {
 			return nil, fmt.Errorf("build topology %s: %w", base, err)
 		}
 	}
+	if c.Pair {
+		if err := Do(t.SwitchNS, plainBridge); err != nil {
+			_ = t.Close()
+			return nil, fmt.Errorf("build topology %s: switch %s: %w", base, t.SwitchNS, err)
+		}
+	}
 
 	if err := t.waitRunning(ctx); err != nil {
 		_ = t.Close()
@@ -196,6 +202,30 @@ func (t *Topology) Close() error {
 		}
 	})
 	return t.closeErr
+}
+
+// BridgeNetfilter lists the switch namespace's br_netfilter settings,
+// which New turns off: a kernel with br_netfilter (built in or loaded, as
+// container hosts have it) would otherwise pass every bridged frame
+// through the IP stack's netfilter hooks, a cost a hardware switch does
+// not have, which profiles of the pair showed in every partner's and the
+// generator's transmit. They are the switch namespace's own (Linux 5.3
+// and later), so the host's stay as they are.
+var BridgeNetfilter = []string{
+	"/proc/sys/net/bridge/bridge-nf-call-iptables",
+	"/proc/sys/net/bridge/bridge-nf-call-ip6tables",
+	"/proc/sys/net/bridge/bridge-nf-call-arptables",
+}
+
+// plainBridge turns off br_netfilter in the current namespace; without
+// br_netfilter the settings do not exist and there is nothing to do.
+func plainBridge() error {
+	for _, f := range BridgeNetfilter {
+		if err := os.WriteFile(f, []byte("0\n"), 0o644); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("turn off bridge netfilter: %w", err)
+		}
+	}
+	return nil
 }
 
 func ip(ctx context.Context, args ...string) error {

@@ -29,6 +29,17 @@ func checkTopology(t *testing.T, pair bool) {
 			t.Fatalf("pair topology without peer: %+v", topo)
 		}
 		ends = append(ends, struct{ ns, iface string }{topo.PeerNS, SrvIface})
+		for _, f := range BridgeNetfilter {
+			out, err := Command(ctx, topo.SwitchNS, "cat", f).CombinedOutput()
+			switch {
+			case err != nil && strings.Contains(string(out), "No such file"):
+				t.Logf("%s: no br_netfilter in this kernel", f)
+			case err != nil:
+				t.Fatalf("read %s in the switch: %v: %s", f, err, out)
+			case strings.TrimSpace(string(out)) != "0":
+				t.Errorf("%s in the switch is %s, want 0", f, strings.TrimSpace(string(out)))
+			}
+		}
 	}
 	for _, c := range ends {
 		out, err := Command(ctx, c.ns, "ip", "-o", "link", "show", c.iface).CombinedOutput()
