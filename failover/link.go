@@ -77,9 +77,17 @@ func (l *link) send(m *wire.Message, now time.Time, deadline time.Duration) erro
 	return l.sendAll([]*wire.Message{m}, now, deadline)
 }
 
+// sealRoom is what sealing adds to a message after the handshake: the
+// digest option (head, algorithm, sequence number and MAC).
+const sealRoom = wire.OptionHeadLen + 1 + 8 + auth.MACLen
+
 // sendAll seals each of ms and writes them together, as send does.
 func (l *link) sendAll(ms []*wire.Message, now time.Time, deadline time.Duration) error {
-	var out []byte
+	size := 0
+	for _, m := range ms {
+		size += m.Len() + sealRoom
+	}
+	out := make([]byte, 0, size)
 	for _, m := range ms {
 		m.Time = unixTime(now)
 		b, err := l.sess.Seal(m)

@@ -59,6 +59,7 @@ type Peer struct {
 	skewWarned     bool
 	inflight       map[uint32]inflight
 	updMsg         wire.Message // the BNDUPD being built, reused (pump)
+	updBatch       []byte       // storage of pump's write, reused up to maxKeptBatch
 	upddoneMarker  uint64       // send UPDDONE once every update up to this sequence is acked
 	upddoneXID     uint32
 	awaitUpdDone   bool
@@ -702,7 +703,8 @@ func runnable(in inbound) bool {
 // connection, so a run takes both kinds. A different message that ends
 // the run is handled after it, in order.
 func (p *Peer) receiveRun(first inbound, in <-chan inbound) {
-	run := []*wire.Message{first.m}
+	run := make([]*wire.Message, 1, min(1+len(in), maxUpdateBatch))
+	run[0] = first.m
 	var next *inbound
 	closed := false
 gather:

@@ -199,19 +199,32 @@ func (q *updateQueue) len() int {
 
 // mcltState is what LeaseTime needs: the potential expiry the partner has
 // acknowledged (or sent) per address and the desired lease time of the
-// grant in progress.
+// grant in progress. Both maps are keyed by the IPv4 address as a number
+// and hold Unix nanoseconds and durations: every binding passes through
+// them twice, and integer keys and pointer-free values make that a fast
+// map access the garbage collector need not scan.
 type mcltState struct {
 	mu      sync.Mutex
 	mclt    time.Duration
-	acked   map[netip.Addr]time.Time
-	desired map[netip.Addr]time.Duration
+	acked   map[uint32]int64 // Unix ns; absent: none
+	desired map[uint32]time.Duration
 	state   wire.ServerState
 }
 
 func (s *mcltState) init(mclt time.Duration) {
 	s.mclt = mclt
-	s.acked = map[netip.Addr]time.Time{}
-	s.desired = map[netip.Addr]time.Duration{}
+	s.acked = map[uint32]int64{}
+	s.desired = map[uint32]time.Duration{}
+}
+
+// addrKey is ip's key in mcltState's maps; ok is false for an address that
+// is not IPv4, which no binding has.
+func addrKey(ip netip.Addr) (k uint32, ok bool) {
+	if !ip.Is4() {
+		return 0, false
+	}
+	b := ip.As4()
+	return binary.BigEndian.Uint32(b[:]), true
 }
 
 func (s *mcltState) setState(st wire.ServerState) {
@@ -221,9 +234,14 @@ func (s *mcltState) setState(st wire.ServerState) {
 }
 
 func (s *mcltState) ack(ip netip.Addr, pot time.Time) {
+	k, ok := addrKey(ip)
+	if !ok || pot.IsZero() {
+		return
+	}
+	ns := pot.UnixNano()
 	s.mu.Lock()
-	if pot.After(s.acked[ip]) {
-		s.acked[ip] = pot
+	if ns > s.acked[k] {
+		s.acked[k] = ns
 	}
 	s.mu.Unlock()
 }
@@ -238,28 +256,35 @@ func (s *mcltState) ack(ip netip.Addr, pot time.Time) {
 // about to extend (or a zero Lease with just IP set for a new binding).
 func (p *Peer) LeaseTime(desired time.Duration, l lease.Lease) time.Duration {
 	now := p.now()
+	base := now
 	s := &p.mclt
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.desired[l.IP] = desired
-	base := now
-	if a := s.acked[l.IP]; a.After(base) {
-		base = a
+	if k, ok := addrKey(l.IP); ok {
+		s.desired[k] = desired
+		if a, ok := s.acked[k]; ok && a > now.UnixNano() {
+			base = time.Unix(0, a)
+		}
 	}
+	mclt := s.mclt
+	s.mu.Unlock()
 	if l.State == lease.StateActive && l.Expiry.After(base) {
 		base = l.Expiry
 	}
-	allowed := base.Add(s.mclt).Sub(now)
+	allowed := base.Add(mclt).Sub(now)
 	return max(min(desired, allowed), 0)
 }
 
 // Updated queues a BNDUPD for a lease the server has durably changed. It
 // never blocks on the network.
 func (p *Peer) Updated(l lease.Lease) {
-	p.mclt.mu.Lock()
-	desired, ok := p.mclt.desired[l.IP]
-	delete(p.mclt.desired, l.IP)
-	p.mclt.mu.Unlock()
+	var desired time.Duration
+	var ok bool
+	if k, v4 := addrKey(l.IP); v4 {
+		p.mclt.mu.Lock()
+		desired, ok = p.mclt.desired[k]
+		delete(p.mclt.desired, k)
+		p.mclt.mu.Unlock()
+	}
 	if !ok && l.State == lease.StateActive {
 		desired = l.Expiry.Sub(l.Start)
 	}
@@ -289,6 +314,10 @@ func (p *Peer) canSendUpdates() bool {
 	return p.machine.State() != wire.StateRecover || p.upddoneMarker != 0
 }
 
+// maxKeptBatch bounds the write buffer pump keeps between calls: a full
+// window of large updates is let go rather than held for good.
+const maxKeptBatch = 256 << 10
+
 // pump sends queued updates while fewer than MaxUnackedBndUpd (or the
 // partner's smaller max-unacked-bndupd) are in flight. The messages of one round are written in one batch (one
 // syscall), each BNDUPD carrying one binding as ISC expects.
@@ -296,7 +325,7 @@ func (p *Peer) pump(now time.Time) {
 	if !p.canSendUpdates() {
 		return
 	}
-	var batch []byte
+	batch := p.updBatch[:0]
 	sent := 0
 	window := p.maxUnacked()
 	for len(p.inflight)+sent < window {
@@ -330,6 +359,9 @@ func (p *Peer) pump(now time.Time) {
 		}
 		p.lastSend = now
 		p.count(func(c *Counters) { c.UpdatesSent += uint64(sent) })
+	}
+	if cap(batch) <= maxKeptBatch {
+		p.updBatch = batch // the kernel copied it: keep the storage
 	}
 	p.maybeUpdDone(now)
 }
@@ -433,6 +465,10 @@ func (p *Peer) onRun(ms []*wire.Message, now time.Time) {
 		recs   []lease.Lease
 		staged []int // index in us of each rec
 	)
+	if batching {
+		// Sized for the run once: a run is mostly binding updates.
+		us, recs, staged = make([]update, 0, len(ms)), make([]lease.Lease, 0, len(ms)), make([]int, 0, len(ms))
+	}
 	for _, m := range ms {
 		if m.Type == wire.MsgBndAck {
 			p.settle(m, now)

@@ -76,6 +76,11 @@ func Parse(b []byte) (*Message, error) {
 	if off > HeaderLen {
 		m.Pad = b[HeaderLen:off]
 	}
+	// A binding update carries a dozen options or so: room for them at
+	// once, but never more than the payload could hold.
+	if n := min((len(b)-off)/OptionHeadLen, 16); n > 0 {
+		m.Options = make([]Option, 0, n)
+	}
 	for p := b[off:]; len(p) > 0; {
 		if len(p) < OptionHeadLen {
 			return nil, fmt.Errorf("%w: %d trailing bytes after the last option", ErrBadOption, len(p))
@@ -96,7 +101,7 @@ func Parse(b []byte) (*Message, error) {
 }
 
 func checkOptionSize(code OptionCode, data []byte) error {
-	info, ok := optionInfo[code]
+	info, ok := code.spec()
 	if !ok {
 		return nil // unknown options are carried opaquely
 	}

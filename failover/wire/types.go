@@ -75,12 +75,18 @@ const (
 	OptVendorOptions        OptionCode = 29
 )
 
-// optionInfo gives each known option its name and fixed size (0: variable).
-var optionInfo = map[OptionCode]struct {
+// optionSpec is a known option's name and size rule.
+type optionSpec struct {
 	name string
 	size int
 	min  int // least length of a variable option
-}{
+}
+
+// optionInfo gives each known option, indexed by its code, its name and
+// fixed size (0: variable); codes without a name are unknown. An array,
+// not a map: Parse looks up every option of every message, and an index
+// costs a fraction of a map lookup.
+var optionInfo = [...]optionSpec{
 	OptAddressesTransferred: {"addresses-transferred", 4, 0},
 	OptAssignedIPAddress:    {"assigned-IP-address", 4, 0},
 	OptBindingStatus:        {"binding-status", 1, 0},
@@ -112,9 +118,18 @@ var optionInfo = map[OptionCode]struct {
 	OptVendorOptions:        {"vendor-specific-options", 0, 0},
 }
 
+// spec returns c's size rule; ok is false for an option this package does
+// not know.
+func (c OptionCode) spec() (optionSpec, bool) {
+	if int(c) >= len(optionInfo) || optionInfo[c].name == "" {
+		return optionSpec{}, false
+	}
+	return optionInfo[c], true
+}
+
 // String returns the draft's name of the option.
 func (c OptionCode) String() string {
-	if i, ok := optionInfo[c]; ok {
+	if i, ok := c.spec(); ok {
 		return i.name
 	}
 	return fmt.Sprintf("option-%d", uint16(c))
