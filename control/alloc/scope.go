@@ -686,7 +686,11 @@ func (s *Scope) MarkDurable(leases ...lease.Lease) {
 // bind makes slot i the Active lease of c, whose key is k, and returns a
 // copy of it.
 func (s *Scope) bind(i int32, c Client, k ClientKey, hostname string, leaseTime time.Duration, now time.Time, t int64) lease.Lease {
-	if j, ok := s.clientSlot(k); ok && j != i {
+	j, ok := s.clientSlot(k)
+	// A renewal, or the REQUEST after an OFFER: slot i is already k's in
+	// the index, and setKey would only look that up again.
+	indexed := ok && j == i
+	if ok && j != i {
 		switch s.slots[j].state {
 		case stOffered:
 			s.cancelOffer(j, k)
@@ -718,7 +722,9 @@ func (s *Scope) bind(i int32, c Client, k ClientKey, hostname string, leaseTime 
 	rec.Hostname = hostname
 	rec.Expiry = now.Add(leaseTime)
 	rec.Updated = now
-	s.setKey(i, s.ownKey(i, k, c.Key))
+	if !indexed {
+		s.setKey(i, s.ownKey(i, k, c.Key))
+	}
 	s.setState(i, stActive)
 	s.schedule(i, addNanos(t, leaseTime))
 	return *rec
