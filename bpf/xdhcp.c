@@ -8,7 +8,9 @@
 // driver) and rate limited per client hardware address and per source (the
 // Ethernet source and VLAN tags, or, when configured, the relay and its
 // option 82); DISCOVERs
-// share one global budget. Malformed DHCP is counted and dropped. Every
+// share one global budget, and a client whose DISCOVER the budget refused
+// may pass on its retransmission through a second, the retry lane.
+// Malformed DHCP is counted and dropped. Every
 // verdict is counted by (action, reason). A request that passes goes
 // straight to the control plane's AF_XDP socket on its queue when the
 // control plane registered one for the interface (and the frame is
@@ -49,6 +51,7 @@ enum xdhcp_reason {
 	XDHCP_REASON_RATELIMIT,        // the client exceeded its packet rate
 	XDHCP_REASON_SOURCE_LIMIT,     // the source (port, relay circuit) exceeded its packet rate
 	XDHCP_REASON_DISCOVER_BUDGET,  // DISCOVERs from everyone exceeded the budget
+	XDHCP_REASON_RETRY_LANE,       // the budget was spent, but the client asked before: passed
 	XDHCP_REASON_LEN,
 };
 
@@ -98,6 +101,12 @@ const volatile enum xdhcp_reason xdhcp_reason_btf = XDHCP_REASON_LEN;
 // CPUs update it at the same moment, before it drops the frame.
 #define BUDGET_CAS_TRIES 4
 
+// The retry lane's memory of refused clients: RETRY_SLOTS entries (8 MiB),
+// each the refused client's tag and the second it was refused; a client
+// that asks again within RETRY_WINDOW_S seconds finds its entry.
+#define RETRY_SLOTS    (1 << 20)
+#define RETRY_WINDOW_S 64
+
 // Runtime settings; Go rewrites the single entry of config_map.
 struct xdhcp_config {
 	__u64 rl_interval_ns;   // 1e9 / per-client-pps: a token's worth of time
@@ -106,11 +115,14 @@ struct xdhcp_config {
 	__u64 src_tau_ns;
 	__u64 budget_interval_ns;  // the same for the discover budget
 	__u64 budget_tau_ns;
+	__u64 retry_interval_ns;  // the same for the retry lane
+	__u64 retry_tau_ns;
 	__u32 rl_enabled;      // 0: no rate limit
 	__u32 secs_bypass;     // 0: no bypass; else secs >= this passes any bucket
 	__u32 src_enabled;     // 0: no source limit
 	__u32 budget_enabled;  // 0: no discover budget
 	__u32 src_relayed;     // 0: relayed frames are not source limited
+	__u32 retry_enabled;   // 0: no retry lane
 };
 
 struct xdhcp_counter {
@@ -189,6 +201,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } budget_map SEC(".maps");
+
+// The retry lane's token bucket, as budget_map.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} retry_budget_map SEC(".maps");
+
+// Clients the discover budget refused, by slot (the low bits of the FNV-1a
+// 64 hash of chaddr): the hash's high 32 bits, then the second (counted
+// from 1) of the refusal; 0 is empty. A later client in the same slot
+// overwrites an entry.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RETRY_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} retry_map SEC(".maps");
 
 // AF_XDP sockets of the control plane, by slot: an interface's sockets
 // take the slots [first, first + queues), one per receive queue.
@@ -458,12 +489,13 @@ static __always_inline __u64 circuit_hash(struct xdp_md *ctx, __u32 off, __u32 l
 	return h;
 }
 
-// budget_ok takes one token from the discover budget. Every CPU shares the
-// one entry; a compare-and-swap keeps the budget exact under contention.
-static __always_inline int budget_ok(struct xdhcp_config *cfg, __u64 now)
+// shared_ok takes one token from a bucket every CPU shares (the discover
+// budget, the retry lane): the one entry of map, updated with
+// compare-and-swap so that the bucket stays exact under contention.
+static __always_inline int shared_ok(void *map, __u64 interval, __u64 tau, __u64 now)
 {
 	__u32 zero = 0;
-	__u64 *tat = bpf_map_lookup_elem(&budget_map, &zero);
+	__u64 *tat = bpf_map_lookup_elem(map, &zero);
 	int i;
 
 	if (!tat)
@@ -472,12 +504,50 @@ static __always_inline int budget_ok(struct xdhcp_config *cfg, __u64 now)
 	for (i = 0; i < BUDGET_CAS_TRIES; i++) {
 		__u64 old = *(volatile __u64 *)tat;
 		__u64 t = old < now ? now : old;
-		if (t - now > cfg->budget_tau_ns)
+		if (t - now > tau)
 			return 0;
-		if (__sync_val_compare_and_swap(tat, old, t + cfg->budget_interval_ns) == old)
+		if (__sync_val_compare_and_swap(tat, old, t + interval) == old)
 			return 1;
 	}
 	return 0;  // other CPUs took the tokens meanwhile
+}
+
+// retry_ok decides on a DISCOVER the discover budget refused, from the
+// client whose chaddr is the hlen bytes at packet offset off. A client
+// refused before, within RETRY_WINDOW_S, is asking again (real clients
+// retransmit; a flood that forges a new address a frame does not): it
+// passes if the retry lane has a token, and its entry is spent. Any other
+// refusal is remembered.
+static __always_inline int retry_ok(struct xdp_md *ctx, struct xdhcp_config *cfg, __u32 off,
+                                    __u32 hlen, __u64 now)
+{
+	__u8 chaddr[MAX_HLEN] = {};
+	__u64 h = FNV64_OFFSET;
+	int i;
+
+	if (hlen > MAX_HLEN)
+		return 0;
+	if (hlen > 0 && bpf_xdp_load_bytes(ctx, off, chaddr, hlen) < 0)
+		return 0;
+#pragma unroll
+	for (i = 0; i < MAX_HLEN; i++) {
+		if (i < hlen)
+			h = (h ^ chaddr[i]) * FNV64_PRIME;
+	}
+	__u32 slot = (__u32)h & (RETRY_SLOTS - 1);
+	__u64 *e = bpf_map_lookup_elem(&retry_map, &slot);
+	if (!e)
+		return 0;
+	__u32 tag = h >> 32;
+	__u32 sec = now / 1000000000ULL + 1;
+	__u64 old = *(volatile __u64 *)e;
+	if (old != 0 && (__u32)(old >> 32) == tag && sec - (__u32)old <= RETRY_WINDOW_S &&
+	    shared_ok(&retry_budget_map, cfg->retry_interval_ns, cfg->retry_tau_ns, now)) {
+		*(volatile __u64 *)e = 0;
+		return 1;
+	}
+	*(volatile __u64 *)e = ((__u64)tag << 32) | sec;
+	return 0;
 }
 
 // l2_source is what the frame's link layer says about its sender.
@@ -610,8 +680,14 @@ static __always_inline int classify(struct xdp_md *ctx, __u8 *bootp, void *data_
 
 	// DISCOVERs and BOOTP requests, which make the server allocate, share
 	// one budget. REQUESTs (answers to our OFFERs, renewals) never use it.
-	if (cfg->budget_enabled && balanced && o.msg_type != DHCPREQUEST && !budget_ok(cfg, now))
-		return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_DISCOVER_BUDGET);
+	// Once it is spent, a client it refused before may pass on the retry
+	// lane's.
+	if (cfg->budget_enabled && balanced && o.msg_type != DHCPREQUEST &&
+	    !shared_ok(&budget_map, cfg->budget_interval_ns, cfg->budget_tau_ns, now)) {
+		if (!cfg->retry_enabled || !retry_ok(ctx, cfg, p + BOOTP_CHADDR_OFF, hlen, now))
+			return verdict(ctx, XDHCP_ACTION_DROP, XDHCP_REASON_DISCOVER_BUDGET);
+		reason = XDHCP_REASON_RETRY_LANE;
+	}
 	return deliver(ctx, reason, l2);
 }
 

@@ -111,6 +111,9 @@ func (d *Dataplane) writeConfig(s settings) error {
 		BudgetIntervalNs: s.budget.interval,
 		BudgetTauNs:      s.budget.tau,
 		BudgetEnabled:    flag(s.budget.on),
+		RetryIntervalNs:  s.retry.interval,
+		RetryTauNs:       s.retry.tau,
+		RetryEnabled:     flag(s.retry.on),
 		SecsBypass:       s.secsBypass,
 	}
 	if err := d.objs.ConfigMap.Put(uint32(0), &cfg); err != nil {

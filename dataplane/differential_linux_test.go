@@ -44,7 +44,7 @@ func TestDifferential(t *testing.T) {
 	// The corpus must reach deep: every verdict but the flood guards,
 	// which TestDifferentialGuards covers.
 	for r := range reasonLen {
-		if r == ReasonRateLimit || r == ReasonSourceLimit || r == ReasonDiscoverBudget {
+		if r == ReasonRateLimit || r == ReasonSourceLimit || r == ReasonDiscoverBudget || r == ReasonRetryLane {
 			continue
 		}
 		if seen[Verdict{Pass, r}]+seen[Verdict{Drop, r}] == 0 {
@@ -107,7 +107,7 @@ func TestDifferentialGuards(t *testing.T) {
 				SecsBypass:     5,
 				RateLimit:      config.RateLimit{PerClientPPS: 1, Burst: 3},
 				SourceLimit:    config.SourceLimit{PPS: 1, Burst: 6, Relayed: relayedOn},
-				DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 150},
+				DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 150, RetryPPS: 1},
 			}
 			differentialGuards(t, cfg)
 		})
@@ -131,7 +131,19 @@ func differentialGuards(t *testing.T, cfg config.Dataplane) {
 	start := time.Now()
 	seen := map[Verdict]int{}
 	relayedLimited := 0
-	for i, fr := range randomCorpus(rng, 3000) {
+	corpus := randomCorpus(rng, 3000)
+	if cfg.DiscoverBudget.RetryPPS > 0 {
+		// Clients that ask twice, for the retry lane, once the random
+		// corpus has spent the budget.
+		// Each from its own port and in one of our buckets, so that
+		// only the budget and the lane decide.
+		for i := range 40 {
+			chaddr := keyWhere(700+i, func(b uint8) bool { return owned[b] })
+			fr := frame{srcMAC: []byte{0x02, 0x7e, 0, 0, 1, byte(i)}, payload: newMsg(withMAC(chaddr)).bytes()}.bytes()
+			corpus = append(corpus, fr, fr)
+		}
+	}
+	for i, fr := range corpus {
 		now := monotonicNow(t)
 		x := runXDP(t, d, fr)
 		g := f.Frame(fr, now)
@@ -157,6 +169,9 @@ func differentialGuards(t *testing.T, cfg config.Dataplane) {
 		if seen[Verdict{Drop, r}] == 0 {
 			t.Errorf("the corpus never produced dropped-%s", r)
 		}
+	}
+	if cfg.DiscoverBudget.RetryPPS > 0 && seen[Verdict{Pass, ReasonRetryLane}] == 0 {
+		t.Error("the corpus never produced passed-retry-lane")
 	}
 	t.Logf("verdicts: %v", seen)
 }

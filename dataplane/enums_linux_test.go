@@ -40,6 +40,7 @@ func TestEnumsInStep(t *testing.T) {
 		xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT:       ReasonRateLimit,
 		xdhcpXdhcpReasonXDHCP_REASON_SOURCE_LIMIT:    ReasonSourceLimit,
 		xdhcpXdhcpReasonXDHCP_REASON_DISCOVER_BUDGET: ReasonDiscoverBudget,
+		xdhcpXdhcpReasonXDHCP_REASON_RETRY_LANE:      ReasonRetryLane,
 	}
 	if len(reasons) != int(reasonLen) {
 		t.Fatalf("the test maps %d reasons, C has %d: add the new one here", len(reasons), reasonLen)

@@ -20,6 +20,7 @@ type Filter struct {
 	sources  *limiter[sourceKey]
 	relayed  atomic.Bool // source-limit.relayed
 	discover *budget
+	retry    *retryLane
 
 	mu       sync.Mutex // serialises policy changes and Reconfigure
 	policy   bucketPolicy
@@ -40,6 +41,7 @@ func NewFilter(cfg config.Dataplane) *Filter {
 		clients:  newLimiter[[maxHlen]byte](s.perClient, s.tableSize),
 		sources:  newLimiter[sourceKey](s.source, s.sourceTableSize),
 		discover: newBudget(s.budget),
+		retry:    newRetryLane(s.retry),
 		policy:   newBucketPolicy(),
 	}
 	f.relayed.Store(s.sourceRelayed)
@@ -64,6 +66,7 @@ func (f *Filter) Reconfigure(cfg config.Dataplane) error {
 	f.sources.setRate(s.source)
 	f.relayed.Store(s.sourceRelayed)
 	f.discover.setRate(s.budget)
+	f.retry.bucket.setRate(s.retry)
 	f.bypass.Store(s.secsBypass)
 	return nil
 }
@@ -119,7 +122,10 @@ func (f *Filter) decide(bootp []byte, l2 *linkSource, now time.Time) Verdict {
 		}
 	}
 	if r.discover && !f.discover.allow(ns) {
-		return Verdict{Drop, ReasonDiscoverBudget}
+		if !f.retry.bucket.on() || !f.retry.allow(r.chaddr[:r.hlen], ns) {
+			return Verdict{Drop, ReasonDiscoverBudget}
+		}
+		reason = ReasonRetryLane
 	}
 	return Verdict{Pass, reason}
 }

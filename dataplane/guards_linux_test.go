@@ -232,6 +232,72 @@ func TestDiscoverBudget(t *testing.T) {
 	})
 }
 
+// TestRetryLane spends a discover budget of 1 DISCOVER a second and checks
+// that a refused client passes on its retransmission, once per refusal and
+// within the lane's own budget, while clients that never ask twice (a flood
+// that forges a new address a frame) do not; with retry-pps 0 nobody does.
+func TestRetryLane(t *testing.T) {
+	client := func(i int) []byte {
+		return oursFrame(withMAC(keyWhere(300+i, func(b uint8) bool { return b < 128 })))
+	}
+	passRetry := Verdict{Pass, ReasonRetryLane}
+	type step struct {
+		name  string
+		frame []byte
+		want  Verdict
+	}
+	cases := []struct {
+		name     string
+		retryPPS uint32
+		steps    []step
+	}{
+		{"lane on", 1, []step{
+			{"first client, the budget's token", client(0), passOurs},
+			{"second client, refused", client(1), dropBudget},
+			{"second client asks again", client(1), passRetry},
+			{"and again: its entry is spent", client(1), dropBudget},
+			{"third client, refused", client(2), dropBudget},
+			{"third client asks again, the lane's token is spent", client(2), dropBudget},
+			{"a spoofed flood, one frame a client", client(3), dropBudget},
+			{"", client(4), dropBudget},
+			{"", client(5), dropBudget},
+			{"REQUESTs never need the lane", oursFrame(withType(dhcpRequest, serverID, requestedIP)), passOurs},
+		}},
+		{"lane off", 0, []step{
+			{"first client, the budget's token", client(0), passOurs},
+			{"second client, refused", client(1), dropBudget},
+			{"second client asks again, still refused", client(1), dropBudget},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Dataplane{DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 1, RetryPPS: tc.retryPPS}}
+			forBothTwins(t, cfg, func(t *testing.T, tw twin) {
+				if err := tw.SetSplit(50, true); err != nil {
+					t.Fatal(err)
+				}
+				for i, st := range tc.steps {
+					if got := tw.run(t, st.frame); got != st.want {
+						t.Fatalf("step %d (%s): %s, want %s", i+1, st.name, got, st.want)
+					}
+				}
+				if tc.retryPPS == 0 {
+					return
+				}
+				// A second on, the lane has a token again: the third
+				// client, refused before, gets it.
+				time.Sleep(1100 * time.Millisecond)
+				if got := tw.run(t, client(6)); got != passOurs {
+					t.Fatalf("a second later, a new client: %s, want %s", got, passOurs)
+				}
+				if got := tw.run(t, client(2)); got != passRetry {
+					t.Fatalf("a second later, the third client again: %s, want %s", got, passRetry)
+				}
+			})
+		})
+	}
+}
+
 // TestGuardsInOrder checks that a frame dropped by one guard uses no
 // tokens of the guards after it: the per-client limit, then the source
 // limit, then the discover budget.

@@ -51,6 +51,7 @@ type request struct {
 	key      []byte // RFC 3074 key, when balanced
 	secs     uint16
 	chaddr   [maxHlen]byte // chaddr[0..hlen), zero padded: the rate-limit key
+	hlen     uint8
 	giaddr   [4]byte
 	relay    []byte // option 82's data (first instance); empty when absent
 }
@@ -127,6 +128,7 @@ func parseBOOTP(b []byte) request {
 	}
 	chaddr := b[bootpChaddrOff : bootpChaddrOff+hlen]
 	copy(r.chaddr[:], chaddr)
+	r.hlen = uint8(hlen)
 	copy(r.giaddr[:], b[bootpGiaddrOff:])
 	r.secs = binary.BigEndian.Uint16(b[bootpSecsOff:])
 

@@ -25,6 +25,7 @@ type settings struct {
 	sourceTableSize uint32
 	sourceRelayed   bool // dataplane.source-limit.relayed
 	budget          gcra // dataplane.discover-budget
+	retry           gcra // dataplane.discover-budget.retry-pps (on only with the budget)
 	secsBypass      uint32
 }
 
@@ -80,6 +81,11 @@ func settingsFrom(cfg config.Dataplane) (settings, error) {
 	}
 	if s.budget, err = newGCRA("discover-budget.pps", db.PPS, db.Burst, config.DiscoverBudgetBurst(db.PPS)); err != nil {
 		return s, err
+	}
+	if s.budget.on {
+		if s.retry, err = newGCRA("discover-budget.retry-pps", db.RetryPPS, 0, config.DiscoverBudgetBurst(db.RetryPPS)); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }

@@ -47,6 +47,7 @@ const (
 	ReasonRateLimit                    // the client exceeded its packet rate: dropped
 	ReasonSourceLimit                  // the source (Ethernet source and VLANs, or relay and option 82) exceeded its rate: dropped
 	ReasonDiscoverBudget               // DISCOVERs from everyone together exceeded the discover budget: dropped
+	ReasonRetryLane                    // the discover budget was spent, but the client asked before and the retry lane had room: passed
 	reasonLen
 )
 
@@ -64,6 +65,7 @@ var reasonNames = [reasonLen]string{
 	ReasonRateLimit:      "ratelimit",
 	ReasonSourceLimit:    "source-limit",
 	ReasonDiscoverBudget: "discover-budget",
+	ReasonRetryLane:      "retry-lane",
 }
 
 func (r Reason) String() string {

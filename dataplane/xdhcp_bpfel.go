@@ -34,12 +34,14 @@ type xdhcpXdhcpConfig struct {
 	SrcTauNs         uint64
 	BudgetIntervalNs uint64
 	BudgetTauNs      uint64
+	RetryIntervalNs  uint64
+	RetryTauNs       uint64
 	RlEnabled        uint32
 	SecsBypass       uint32
 	SrcEnabled       uint32
 	BudgetEnabled    uint32
 	SrcRelayed       uint32
-	_                [4]byte
+	RetryEnabled     uint32
 }
 
 type xdhcpXdhcpCounter struct {
@@ -64,7 +66,8 @@ const (
 	xdhcpXdhcpReasonXDHCP_REASON_RATELIMIT       xdhcpXdhcpReason = 10
 	xdhcpXdhcpReasonXDHCP_REASON_SOURCE_LIMIT    xdhcpXdhcpReason = 11
 	xdhcpXdhcpReasonXDHCP_REASON_DISCOVER_BUDGET xdhcpXdhcpReason = 12
-	xdhcpXdhcpReasonXDHCP_REASON_LEN             xdhcpXdhcpReason = 13
+	xdhcpXdhcpReasonXDHCP_REASON_RETRY_LANE      xdhcpXdhcpReason = 13
+	xdhcpXdhcpReasonXDHCP_REASON_LEN             xdhcpXdhcpReason = 14
 )
 
 type xdhcpXdhcpSource struct {
@@ -92,6 +95,8 @@ const (
 	xdhcpMapConfigMap      = "config_map"
 	xdhcpMapCountersMap    = "counters_map"
 	xdhcpMapRatelimitMap   = "ratelimit_map"
+	xdhcpMapRetryBudgetMap = "retry_budget_map"
+	xdhcpMapRetryMap       = "retry_map"
 	xdhcpMapScratchMap     = "scratch_map"
 	xdhcpMapSourceMap      = "source_map"
 	xdhcpMapXskIfacesMap   = "xsk_ifaces_map"
@@ -150,15 +155,17 @@ type xdhcpProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdhcpMapSpecs struct {
-	BucketsMap   *ebpf.MapSpec `ebpf:"buckets_map"`
-	BudgetMap    *ebpf.MapSpec `ebpf:"budget_map"`
-	ConfigMap    *ebpf.MapSpec `ebpf:"config_map"`
-	CountersMap  *ebpf.MapSpec `ebpf:"counters_map"`
-	RatelimitMap *ebpf.MapSpec `ebpf:"ratelimit_map"`
-	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
-	SourceMap    *ebpf.MapSpec `ebpf:"source_map"`
-	XskIfacesMap *ebpf.MapSpec `ebpf:"xsk_ifaces_map"`
-	XsksMap      *ebpf.MapSpec `ebpf:"xsks_map"`
+	BucketsMap     *ebpf.MapSpec `ebpf:"buckets_map"`
+	BudgetMap      *ebpf.MapSpec `ebpf:"budget_map"`
+	ConfigMap      *ebpf.MapSpec `ebpf:"config_map"`
+	CountersMap    *ebpf.MapSpec `ebpf:"counters_map"`
+	RatelimitMap   *ebpf.MapSpec `ebpf:"ratelimit_map"`
+	RetryBudgetMap *ebpf.MapSpec `ebpf:"retry_budget_map"`
+	RetryMap       *ebpf.MapSpec `ebpf:"retry_map"`
+	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	SourceMap      *ebpf.MapSpec `ebpf:"source_map"`
+	XskIfacesMap   *ebpf.MapSpec `ebpf:"xsk_ifaces_map"`
+	XsksMap        *ebpf.MapSpec `ebpf:"xsks_map"`
 }
 
 // xdhcpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -189,15 +196,17 @@ func (o *xdhcpObjects) Close() error {
 //
 // It can be passed to loadXdhcpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdhcpMaps struct {
-	BucketsMap   *ebpf.Map `ebpf:"buckets_map"`
-	BudgetMap    *ebpf.Map `ebpf:"budget_map"`
-	ConfigMap    *ebpf.Map `ebpf:"config_map"`
-	CountersMap  *ebpf.Map `ebpf:"counters_map"`
-	RatelimitMap *ebpf.Map `ebpf:"ratelimit_map"`
-	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
-	SourceMap    *ebpf.Map `ebpf:"source_map"`
-	XskIfacesMap *ebpf.Map `ebpf:"xsk_ifaces_map"`
-	XsksMap      *ebpf.Map `ebpf:"xsks_map"`
+	BucketsMap     *ebpf.Map `ebpf:"buckets_map"`
+	BudgetMap      *ebpf.Map `ebpf:"budget_map"`
+	ConfigMap      *ebpf.Map `ebpf:"config_map"`
+	CountersMap    *ebpf.Map `ebpf:"counters_map"`
+	RatelimitMap   *ebpf.Map `ebpf:"ratelimit_map"`
+	RetryBudgetMap *ebpf.Map `ebpf:"retry_budget_map"`
+	RetryMap       *ebpf.Map `ebpf:"retry_map"`
+	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	SourceMap      *ebpf.Map `ebpf:"source_map"`
+	XskIfacesMap   *ebpf.Map `ebpf:"xsk_ifaces_map"`
+	XsksMap        *ebpf.Map `ebpf:"xsks_map"`
 }
 
 func (m *xdhcpMaps) Close() error {
@@ -207,6 +216,8 @@ func (m *xdhcpMaps) Close() error {
 		m.ConfigMap,
 		m.CountersMap,
 		m.RatelimitMap,
+		m.RetryBudgetMap,
+		m.RetryMap,
 		m.ScratchMap,
 		m.SourceMap,
 		m.XskIfacesMap,

@@ -170,7 +170,8 @@ func (d *dataplaneSetup) reload(cfg *config.Config) error {
 	d.log.Info("dataplane guards reloaded",
 		zap.Uint32("rate-limit.per-client-pps", live.RateLimit.PerClientPPS),
 		zap.Uint32("source-limit.pps", live.SourceLimit.PPS), zap.Bool("source-limit.relayed", live.SourceLimit.Relayed),
-		zap.Uint32("discover-budget.pps", live.DiscoverBudget.PPS), zap.Int("secs-bypass", bypass))
+		zap.Uint32("discover-budget.pps", live.DiscoverBudget.PPS), zap.Uint32("discover-budget.retry-pps", live.DiscoverBudget.RetryPPS),
+		zap.Int("secs-bypass", bypass))
 	return nil
 }
 
@@ -203,8 +204,9 @@ type sourceLimit struct {
 
 // discoverBudget is config.DiscoverBudget with the config file's key names.
 type discoverBudget struct {
-	PPS   uint32 `json:"pps"`
-	Burst uint32 `json:"burst"`
+	PPS      uint32 `json:"pps"`
+	Burst    uint32 `json:"burst"`
+	RetryPPS uint32 `json:"retry-pps"`
 }
 
 // rateLimit is config.RateLimit with the config file's key names.

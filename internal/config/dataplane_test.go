@@ -20,9 +20,11 @@ func TestFloodGuardDefaults(t *testing.T) {
 		{"source all", "  source-limit: {pps: 5, burst: 7, table-size: 100}\n", SourceLimit{PPS: 5, Burst: 7, TableSize: 100}, DiscoverBudget{}},
 		{"source relayed", "  source-limit: {relayed: true}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536, Relayed: true}, DiscoverBudget{}},
 		{"source relayed off", "  source-limit: {pps: 5, relayed: false}\n", SourceLimit{PPS: 5, Burst: 10, TableSize: 65536}, DiscoverBudget{}},
-		{"budget rate only", "  discover-budget: {pps: 5000}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 500}},
-		{"budget small rate", "  discover-budget: {pps: 3}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 3, Burst: 1}},
-		{"budget both", "  discover-budget: {pps: 5000, burst: 64}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 64}},
+		{"budget rate only", "  discover-budget: {pps: 5000}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 500, RetryPPS: 5000}},
+		{"budget small rate", "  discover-budget: {pps: 3}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 3, Burst: 1, RetryPPS: 3}},
+		{"budget both", "  discover-budget: {pps: 5000, burst: 64}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 64, RetryPPS: 5000}},
+		{"budget retry lane rate", "  discover-budget: {pps: 5000, retry-pps: 200}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 500, RetryPPS: 200}},
+		{"budget retry lane off", "  discover-budget: {pps: 5000, retry-pps: 0}\n", SourceLimit{PPS: 20, Burst: 40, TableSize: 65536}, DiscoverBudget{PPS: 5000, Burst: 500}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +60,8 @@ func TestFloodGuardErrors(t *testing.T) {
 		{"  discover-budget: {pps: x}\n", "dataplane.discover-budget.pps"},
 		{"  discover-budget: {burst: 0}\n", "dataplane.discover-budget.burst"},
 		{"  discover-budget: {table-size: 5}\n", "unknown key \"table-size\" in dataplane.discover-budget"},
+		{"  discover-budget: {pps: 10, retry-pps: -1}\n", "dataplane.discover-budget.retry-pps"},
+		{"  discover-budget: {pps: 10, retry-pps: many}\n", "dataplane.discover-budget.retry-pps"},
 		{"  afxdp: yes\n", "dataplane.afxdp"},
 		{"  afxdp: always\n", "dataplane.afxdp"},
 	}

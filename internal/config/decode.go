@@ -28,6 +28,7 @@ type meta struct {
 	burstSet    bool
 	sourceBurst bool // source-limit.burst was given
 	budgetBurst bool // discover-budget.burst was given
+	budgetRetry bool // discover-budget.retry-pps was given
 	scopes      []scopeMeta
 	failover    *failoverMeta
 }
@@ -169,7 +170,11 @@ func (w *walker) dataplane(n *yaml.Node, path string, d *Dataplane, m *meta) {
 			burst: &d.SourceLimit.Burst, burstSet: &m.sourceBurst, tableSize: &d.SourceLimit.TableSize, maxPPS: 1_000_000,
 			more: []field{{"relayed", boolField(w, &d.SourceLimit.Relayed)}}})},
 		{"discover-budget", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.DiscoverBudget.PPS,
-			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000})},
+			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000,
+			more: []field{{"retry-pps", func(n *yaml.Node, p string) {
+				m.budgetRetry = true
+				intField(w, &d.DiscoverBudget.RetryPPS, 0, 100_000_000)(n, p)
+			}}}})},
 		{"afxdp", choiceField(w, &d.AFXDP, AFXDPAuto, AFXDPOn, AFXDPOff)},
 	})
 }

@@ -52,7 +52,7 @@ func ReplaceScopes(base *Config, scopes []Scope) (out *Config, err error) {
 	w := &walker{problems: problems{file: ReplicatedFile}}
 	// Explicit bursts must stay as they are: validate only defaults them.
 	m := &meta{root: place{line: 1}, server: place{"server", 1}, address: place{"server.address", 1},
-		globalLines: map[uint8]int{}, burstSet: true, sourceBurst: true, budgetBurst: true}
+		globalLines: map[uint8]int{}, burstSet: true, sourceBurst: true, budgetBurst: true, budgetRetry: true}
 	for i, s := range cfg.Scopes {
 		m.scopes = append(m.scopes, syntheticScopeMeta(s, fmt.Sprintf("scopes[%s]", s.Subnet)))
 		if replicated[i] {

@@ -100,6 +100,11 @@ type SourceLimit struct {
 type DiscoverBudget struct {
 	PPS   uint32 `yaml:"pps"`   // sustained DISCOVERs per second passed on; 0 disables (the default)
 	Burst uint32 `yaml:"burst"` // bucket depth; default PPS/10, at least 1
+	// RetryPPS is the retry lane: once the budget is spent, DISCOVERs a
+	// second passed on from clients the budget refused before (their
+	// retransmissions), in a bucket of their own; default PPS; 0
+	// disables it.
+	RetryPPS uint32 `yaml:"retry-pps"`
 }
 
 // Protocol says which kinds of client a scope answers.

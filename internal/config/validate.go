@@ -26,6 +26,9 @@ func (w *walker) validate(cfg *Config, m *meta) {
 	if db := &cfg.Dataplane.DiscoverBudget; !m.budgetBurst {
 		db.Burst = DiscoverBudgetBurst(db.PPS)
 	}
+	if db := &cfg.Dataplane.DiscoverBudget; !m.budgetRetry {
+		db.RetryPPS = db.PPS
+	}
 	_, globalRouters := cfg.Options[3]
 	if routes, ok := cfg.Options[121]; ok && globalRouters && !hasDefaultRoute(routes) {
 		w.bad(m.globalLines[121], "options.classless-static-routes", "%s", routesWithoutDefault)

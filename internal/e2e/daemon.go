@@ -75,6 +75,9 @@ type ServerSpec struct {
 	// DiscoverBudgetPPS sets dataplane.discover-budget (its burst the
 	// default); 0 leaves it off.
 	DiscoverBudgetPPS uint32
+	// NoRetryLane turns the budget's retry lane off (retry-pps 0); else it
+	// has the default, the budget's rate.
+	NoRetryLane bool
 	// NoLeaseCache sets server.cache-threshold-percent to 0: every
 	// REQUEST writes a new lease. Otherwise the default (25%) applies.
 	NoLeaseCache bool
@@ -113,7 +116,11 @@ func (s ServerSpec) yaml(dataDir, socket string) string {
 		fmt.Fprintf(&b, "  rate-limit: {per-client-pps: %d, burst: %d}\n", s.RateLimitPPS, s.RateLimitBurst)
 	}
 	if s.DiscoverBudgetPPS > 0 {
-		fmt.Fprintf(&b, "  discover-budget: {pps: %d}\n", s.DiscoverBudgetPPS)
+		lane := ""
+		if s.NoRetryLane {
+			lane = ", retry-pps: 0"
+		}
+		fmt.Fprintf(&b, "  discover-budget: {pps: %d%s}\n", s.DiscoverBudgetPPS, lane)
 	}
 	b.WriteString("scopes:\n")
 	for _, sc := range s.Scopes {

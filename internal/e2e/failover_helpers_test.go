@@ -47,6 +47,7 @@ type pairOpts struct {
 	bigScope   bool          // add floodSubnet (a /16) on the servers' link, for floods
 	// discoverBudget is each partner's dataplane.discover-budget.pps; 0: off.
 	discoverBudget uint32
+	noRetryLane    bool // discover-budget.retry-pps 0
 }
 
 // floodSubnet is the large scope of pairOpts.bigScope, with the servers'
@@ -98,7 +99,7 @@ func newPair(t testing.TB, o pairOpts) *pair {
 	p.foA = FailoverSpec{Role: "primary", Listen: netip.AddrPortFrom(listenA, 647), Partner: netip.AddrPortFrom(listenB, 647),
 		Percent: o.percent, MCLT: o.mclt, Switchover: o.switchover, MaxResponseDelay: 2 * time.Second, SecretFile: secret}
 	p.spec = func(addr netip.Addr) ServerSpec {
-		spec := ServerSpec{Interfaces: []string{ServerIface}, Address: addr, Dataplane: o.dataplane, DiscoverBudgetPPS: o.discoverBudget, Scopes: []ScopeSpec{{
+		spec := ServerSpec{Interfaces: []string{ServerIface}, Address: addr, Dataplane: o.dataplane, DiscoverBudgetPPS: o.discoverBudget, NoRetryLane: o.noRetryLane, Scopes: []ScopeSpec{{
 			Subnet: foSubnet, Pools: []string{foPool}, LeaseTime: 10 * time.Minute,
 			Routers: addrs("192.0.2.1"), DNS: addrs("192.0.2.53"),
 		}}}

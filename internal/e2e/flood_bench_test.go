@@ -29,7 +29,9 @@ import (
 //   - flood=spoofed: each frame from its own random MAC, which no source
 //     guard can tell apart; run without and with a discover budget of
 //     2,000 DISCOVERs/s per server (dataplane.discover-budget), or
-//     XDHCP_FLOOD_BUDGET.
+//     XDHCP_FLOOD_BUDGET. With the budget, legitimate clients that
+//     retransmit (twice, after 1 s each) run with the budget's retry lane
+//     off and on (discover-budget.retry-pps 0 and its default).
 //
 // Each run reports the primary's CPU time per second of flood, the whole
 // machine's but the generator's, the flood rate offered, and the
@@ -65,18 +67,26 @@ func BenchmarkFloodPair(b *testing.B) {
 		floodBudget = uint32(n)
 	}
 	runs := []struct {
-		source string // xdhcp-bench --flood-source
-		budget uint32 // dataplane.discover-budget.pps; 0: off
-		mode   string // dataplane.mode
+		source  string // xdhcp-bench --flood-source
+		budget  uint32 // dataplane.discover-budget.pps; 0: off
+		mode    string // dataplane.mode
+		retries int    // retransmissions by the legitimate clients (xdhcp-bench --retries)
+		noLane  bool   // discover-budget.retry-pps 0
 	}{
-		{"port", 0, "auto"}, {"port", 0, "generic"}, {"port", 0, "off"},
-		{"spoofed", 0, "auto"}, {"spoofed", floodBudget, "auto"}, {"spoofed", floodBudget, "off"},
+		{"port", 0, "auto", 0, false}, {"port", 0, "generic", 0, false}, {"port", 0, "off", 0, false},
+		{"spoofed", 0, "auto", 0, false}, {"spoofed", floodBudget, "auto", 0, false}, {"spoofed", floodBudget, "off", 0, false},
+		{"spoofed", floodBudget, "auto", 2, true}, {"spoofed", floodBudget, "auto", 2, false},
+		{"spoofed", floodBudget, "off", 2, false},
 	}
 	for _, r := range runs {
 		mode := r.mode
-		b.Run(fmt.Sprintf("flood=%s/budget=%d/dataplane=%s", r.source, r.budget, mode), func(b *testing.B) {
+		name := fmt.Sprintf("flood=%s/budget=%d/dataplane=%s", r.source, r.budget, mode)
+		if r.retries > 0 {
+			name += fmt.Sprintf("/retries=%d/lane=%t", r.retries, !r.noLane)
+		}
+		b.Run(name, func(b *testing.B) {
 			setup(b)
-			p := newPair(b, pairOpts{percent: 50, mclt: time.Minute, dataplane: mode, bigScope: true, discoverBudget: r.budget})
+			p := newPair(b, pairOpts{percent: 50, mclt: time.Minute, dataplane: mode, bigScope: true, discoverBudget: r.budget, noRetryLane: r.noLane})
 			p.waitSettled(b, 30*time.Second)
 			exe := buildBench(b)
 			for b.Loop() {
@@ -88,7 +98,7 @@ func BenchmarkFloodPair(b *testing.B) {
 				cmd := p.clients.Command(context.Background(), exe, "run", "--iface", HostIface,
 					"--scenario", "flood", "--flood-source", r.source, "--clients", strconv.Itoa(floodClients), "--rate", strconv.Itoa(floodRate),
 					"--legit-rate", strconv.Itoa(legitRate), "--duration", floodFor.String(),
-					"--progress", "off", "--json")
+					"--retries", strconv.Itoa(r.retries), "--progress", "off", "--json")
 				var out, errOut strings.Builder
 				cmd.Stdout, cmd.Stderr = &out, &errOut
 				if err := cmd.Run(); err != nil {
@@ -125,8 +135,8 @@ func BenchmarkFloodPair(b *testing.B) {
 				b.ReportMetric(100*float64(legit.Completed)/float64(legit.Started), "legit-done-%")
 				b.ReportMetric(float64(legit.P99us)/1000, "legit-p99-ms")
 				b.ReportMetric(float64(legit.MaxUs)/1000, "legit-max-ms")
-				b.Logf("flood from %s, budget %d, dataplane %s: flood %.0f DISCOVER/s offered, primary CPU %.2f s and all but the generator %.2f s over %.1f s; legitimate DORA %d/%d done, p50 %.1f ms, p99 %.1f ms, max %.1f ms; primary's guard: %s",
-					r.source, r.budget, mode, flood.OfferedPerS, cpu, busy-rep.GenCPUs, rep.Seconds, legit.Completed, legit.Started,
+				b.Logf("flood from %s, budget %d, dataplane %s, legitimate retries %d, retry lane %t: flood %.0f DISCOVER/s offered, primary CPU %.2f s and all but the generator %.2f s over %.1f s; legitimate DORA %d/%d done, p50 %.1f ms, p99 %.1f ms, max %.1f ms; primary's guard: %s",
+					r.source, r.budget, mode, r.retries, r.budget > 0 && !r.noLane, flood.OfferedPerS, cpu, busy-rep.GenCPUs, rep.Seconds, legit.Completed, legit.Started,
 					float64(legit.P50us)/1000, float64(legit.P99us)/1000, float64(legit.MaxUs)/1000, guardCounters(b, p.a))
 			}
 		})
@@ -173,7 +183,7 @@ func guardCounters(tb testing.TB, d *Daemon) string {
 		counters, where = dp.GoFilter, "go filter"
 	}
 	var parts []string
-	for _, name := range []string{"passed-ours", "dropped-partner", "dropped-source-limit", "dropped-discover-budget"} {
+	for _, name := range []string{"passed-ours", "dropped-partner", "dropped-source-limit", "dropped-discover-budget", "passed-retry-lane"} {
 		parts = append(parts, fmt.Sprintf("%s %d", name, counters[name]))
 	}
 	return where + ": " + strings.Join(parts, ", ")

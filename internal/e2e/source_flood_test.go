@@ -3,11 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xdhcp/xdhcp/bench/report"
+	"github.com/xdhcp/xdhcp/internal/netns"
 )
 
 // TestOnePortFloodIsCutBySourceGuard floods DISCOVERs with random chaddrs
@@ -20,38 +22,12 @@ import (
 // reached its interface while the bridge flooded it with the broadcast
 // DISCOVERs, a client-side loss the server cannot help.)
 func TestOnePortFloodIsCutBySourceGuard(t *testing.T) {
-	setup(t, "dhclient")
-	lab := newLab(t, perfServer)
-	d := startDaemon(t, lab, perfSpec())
-	attacker, err := lab.AddHost("fp")
-	mustDo(t, err)
-	exe := buildBench(t)
+	lab, d, attacker, exe := floodLab(t, perfSpec())
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	type result struct {
-		rep report.Report
-		err error
-	}
-	flood := make(chan result, 1)
-	go func() {
-		cmd := attacker.Command(ctx, exe, "run", "--iface", HostIface, "--scenario", "flood",
-			"--flood-source", "port", "--clients", "100000", "--rate", "20000", "--legit-rate", "1",
-			"--duration", "6s", "--progress", "off", "--json")
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			flood <- result{err: err}
-			return
-		}
-		var reps []report.Report
-		if err := json.Unmarshal([]byte(out.String()), &reps); err != nil || len(reps) == 0 {
-			t.Logf("xdhcp-bench stderr:\n%s", errOut.String())
-			flood <- result{err: err}
-			return
-		}
-		flood <- result{rep: reps[0]}
-	}()
+	flood := runFlood(ctx, t, attacker, exe, "--flood-source", "port", "--clients", "100000", "--rate", "20000",
+		"--legit-rate", "1", "--duration", "6s")
 	time.Sleep(2 * time.Second)
 	host, err := lab.AddHost("ok")
 	mustDo(t, err)
@@ -82,4 +58,47 @@ func TestOnePortFloodIsCutBySourceGuard(t *testing.T) {
 	if !d.Running() {
 		t.Fatal("xdhcpd died during the flood")
 	}
+}
+
+// floodLab starts xdhcpd at spec on a new lab with an attacking host, for
+// dhclient to get a lease beside a flood; exe is xdhcp-bench.
+func floodLab(t *testing.T, spec ServerSpec) (lab *Lab, d *Daemon, attacker *netns.NS, exe string) {
+	t.Helper()
+	setup(t, "dhclient")
+	lab = newLab(t, perfServer)
+	d = startDaemon(t, lab, spec)
+	attacker, err := lab.AddHost("fl")
+	mustDo(t, err)
+	return lab, d, attacker, buildBench(t)
+}
+
+// floodResult is what a background xdhcp-bench flood reported.
+type floodResult struct {
+	rep report.Report
+	err error
+}
+
+// runFlood starts exe (xdhcp-bench) on host in the background, running
+// the flood scenario with args and a JSON report; the report, or why
+// there is none, arrives on the channel once the run ends.
+func runFlood(ctx context.Context, t *testing.T, host *netns.NS, exe string, args ...string) <-chan floodResult {
+	out := make(chan floodResult, 1)
+	go func() {
+		cmd := host.Command(ctx, exe, append(append([]string{"run", "--iface", HostIface, "--scenario", "flood"}, args...),
+			"--progress", "off", "--json")...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			out <- floodResult{err: fmt.Errorf("%w: %s", err, stderr.String())}
+			return
+		}
+		var reps []report.Report
+		if err := json.Unmarshal([]byte(stdout.String()), &reps); err != nil || len(reps) == 0 {
+			t.Logf("xdhcp-bench stderr:\n%s", stderr.String())
+			out <- floodResult{err: fmt.Errorf("decode the report: %v", err)}
+			return
+		}
+		out <- floodResult{rep: reps[0]}
+	}()
+	return out
 }
