@@ -106,6 +106,14 @@ func BenchmarkProgram_DiscoverBudget(b *testing.B) {
 	benchProgram(b, cfg, nil, dhcpFrame(newMsg(withMAC(ourMAC))), dropBudget)
 }
 
+// BenchmarkProgram_DiscoverBudgetRetryLane: a DISCOVER when the budget is
+// spent and the retry lane on, in its dearest case: the client is
+// remembered, so the lane's bucket is tried too (and is spent).
+func BenchmarkProgram_DiscoverBudgetRetryLane(b *testing.B) {
+	cfg := config.Dataplane{DiscoverBudget: config.DiscoverBudget{PPS: 1, Burst: 1, RetryPPS: 1}}
+	benchProgram(b, cfg, nil, dhcpFrame(newMsg(withMAC(ourMAC))), dropBudget)
+}
+
 // BenchmarkProgram_NotDHCP: a UDP frame to another port, the common case
 // on a busy interface.
 func BenchmarkProgram_NotDHCP(b *testing.B) {
