@@ -62,6 +62,7 @@ func TestFloodGuardErrors(t *testing.T) {
 		{"  discover-budget: {table-size: 5}\n", "unknown key \"table-size\" in dataplane.discover-budget"},
 		{"  discover-budget: {pps: 10, retry-pps: -1}\n", "dataplane.discover-budget.retry-pps"},
 		{"  discover-budget: {pps: 10, retry-pps: many}\n", "dataplane.discover-budget.retry-pps"},
+		{"  discover-budget: {retry-pps: 100}\n", "dataplane.discover-budget.retry-pps"},
 		{"  afxdp: yes\n", "dataplane.afxdp"},
 		{"  afxdp: always\n", "dataplane.afxdp"},
 	}

@@ -29,6 +29,7 @@ type meta struct {
 	sourceBurst bool // source-limit.burst was given
 	budgetBurst bool // discover-budget.burst was given
 	budgetRetry bool // discover-budget.retry-pps was given
+	retryLine   int  // its line
 	scopes      []scopeMeta
 	failover    *failoverMeta
 }
@@ -172,7 +173,7 @@ func (w *walker) dataplane(n *yaml.Node, path string, d *Dataplane, m *meta) {
 		{"discover-budget", w.tokenBucket(tokenBucketFields{ppsKey: "pps", pps: &d.DiscoverBudget.PPS,
 			burst: &d.DiscoverBudget.Burst, burstSet: &m.budgetBurst, maxPPS: 100_000_000,
 			more: []field{{"retry-pps", func(n *yaml.Node, p string) {
-				m.budgetRetry = true
+				m.budgetRetry, m.retryLine = true, n.Line
 				intField(w, &d.DiscoverBudget.RetryPPS, 0, 100_000_000)(n, p)
 			}}}})},
 		{"afxdp", choiceField(w, &d.AFXDP, AFXDPAuto, AFXDPOn, AFXDPOff)},

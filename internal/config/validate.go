@@ -28,6 +28,8 @@ func (w *walker) validate(cfg *Config, m *meta) {
 	}
 	if db := &cfg.Dataplane.DiscoverBudget; !m.budgetRetry {
 		db.RetryPPS = db.PPS
+	} else if db.PPS == 0 && db.RetryPPS > 0 {
+		w.bad(m.retryLine, "dataplane.discover-budget.retry-pps", "is %d but the discover budget is off (pps 0): the retry lane only takes what the budget refuses; set discover-budget.pps, or remove retry-pps", db.RetryPPS)
 	}
 	_, globalRouters := cfg.Options[3]
 	if routes, ok := cfg.Options[121]; ok && globalRouters && !hasDefaultRoute(routes) {
