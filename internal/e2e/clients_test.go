@@ -111,8 +111,10 @@ func clientGetsAndRenews(t *testing.T, kind string, leaseTime time.Duration, cac
 		return
 	}
 	// From the cache: the same expiry, and the client is told what is left.
-	if !after.Expiry.Equal(before.Expiry) || reused != 1 {
-		t.Errorf("after %s's %s the server's expiry is %v (was %v), %d reused; want unchanged, 1 reused",
+	// A client that retransmits its REQUEST (udhcpc did once, in CI) is
+	// answered from the cache again, so count at least one.
+	if !after.Expiry.Equal(before.Expiry) || reused == 0 {
+		t.Errorf("after %s's %s the server's expiry is %v (was %v), %d reused; want unchanged, at least 1 reused",
 			kind, renewed.Event, after.Expiry, before.Expiry, reused)
 	}
 	if renewed.LeaseTime >= leaseTime || renewed.LeaseTime < leaseTime-time.Minute {

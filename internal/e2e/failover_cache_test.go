@@ -34,8 +34,8 @@ func TestFailoverRenewalFromCache(t *testing.T) {
 	if cached.IP != first.IP || cached.LeaseTime >= leaseTime || cached.LeaseTime < leaseTime-time.Minute {
 		t.Errorf("second renewal: %s, want %s for the remaining time, just under %s", cached, first.IP, leaseTime)
 	}
-	if n := reusedOf(t, p.a) - reusedBefore; n != 1 {
-		t.Errorf("primary answered %d renewals from its cache, want 1", n)
+	if n := reusedOf(t, p.a) - reusedBefore; n == 0 {
+		t.Errorf("primary answered %d renewals from its cache, want at least 1 (more if the client retransmitted)", n)
 	}
 	p.waitSettled(t, 20*time.Second)
 	a, b := activeLeases(t, p.a)[ip], activeLeases(t, p.b)[ip]

@@ -63,8 +63,8 @@ func TestRestartKeepsEveryLease(t *testing.T) {
 	}
 	// The lease was read from the store, so it is known durable: minutes
 	// into an hour, the lease cache answers without a write.
-	if n := reusedOf(t, d); n != 1 {
-		t.Errorf("after restart %d REQUESTs answered from the lease cache, want 1 (dhclient's)", n)
+	if n := reusedOf(t, d); n == 0 {
+		t.Errorf("after restart %d REQUESTs answered from the lease cache, want dhclient's (at least 1)", n)
 	}
 }
 
