@@ -386,9 +386,7 @@ func (s *Server) readLoop(ctx context.Context, ifc *iface, in receiver, xq *xskQ
 			s.metrics.dropN("store-error", len(leases))
 			s.log.Error("leases not stored; replies withheld", zap.Int("leases", len(leases)), zap.Error(err))
 		} else {
-			s.mu.RLock()
-			s.h.Committed(leases)
-			s.mu.RUnlock()
+			s.handler().Committed(leases)
 			for _, p := range held {
 				s.logLease(p.res)
 				if p.res.Reply != nil {

@@ -51,17 +51,16 @@ const (
 func defaults() *Config {
 	return &Config{
 		Server: Server{
-			DataDir:       DefaultDataDir,
-			ControlSocket: DefaultControlSocket,
-			MetricsListen: DefaultMetricsListen,
-			LogLevel:      "info",
-			LogFormat:     "console",
-			OfferHold:     DefaultOfferHold,
-			DeclineHold:   DefaultDeclineHold,
-			Workers:       4 * runtime.GOMAXPROCS(0),
-			CommitBatch:   DefaultCommitBatch,
-			CommitDelay:   DefaultCommitDelay,
-
+			DataDir:               DefaultDataDir,
+			ControlSocket:         DefaultControlSocket,
+			MetricsListen:         DefaultMetricsListen,
+			LogLevel:              "info",
+			LogFormat:             "console",
+			OfferHold:             DefaultOfferHold,
+			DeclineHold:           DefaultDeclineHold,
+			Workers:               4 * runtime.GOMAXPROCS(0),
+			CommitBatch:           DefaultCommitBatch,
+			CommitDelay:           DefaultCommitDelay,
 			CacheThresholdPercent: DefaultCacheThreshold,
 		},
 		Options: Options{},

@@ -24,14 +24,7 @@ func TestRetryLaneAdmitsRealClientUnderSpoofedFlood(t *testing.T) {
 
 	flood := runFlood(ctx, t, attacker, exe, "--flood-source", "spoofed", "--clients", "1000", "--rate", "2000",
 		"--legit-rate", "0.1", "--duration", "40s")
-	time.Sleep(2 * time.Second)
-	host, err := lab.AddHost("ok")
-	mustDo(t, err)
-	start := time.Now()
-	acquireCtx, stop := context.WithTimeout(ctx, 35*time.Second)
-	defer stop()
-	got, err := newClient(t, "dhclient", host, "").Acquire(acquireCtx)
-	took := time.Since(start)
+	got, took, err := acquireDuringFlood(ctx, t, lab, 35*time.Second)
 	dp, dpErr := d.Dataplane(ctx)
 	mustDo(t, dpErr)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/bench/report"
+	"github.com/xdhcp/xdhcp/internal/dhcpclients"
 	"github.com/xdhcp/xdhcp/internal/netns"
 )
 
@@ -28,15 +29,10 @@ func TestOnePortFloodIsCutBySourceGuard(t *testing.T) {
 
 	flood := runFlood(ctx, t, attacker, exe, "--flood-source", "port", "--clients", "100000", "--rate", "20000",
 		"--legit-rate", "1", "--duration", "6s")
-	time.Sleep(2 * time.Second)
-	host, err := lab.AddHost("ok")
-	mustDo(t, err)
-	start := time.Now()
-	got, err := newClient(t, "dhclient", host, "").Acquire(ctx)
+	got, took, err := acquireDuringFlood(ctx, t, lab, time.Minute)
 	if err != nil {
 		t.Fatalf("a client on another port during the flood: %v", err)
 	}
-	took := time.Since(start)
 	r := <-flood
 	if r.err != nil {
 		t.Fatalf("xdhcp-bench flood: %v", r.err)
@@ -70,6 +66,21 @@ func floodLab(t *testing.T, spec ServerSpec) (lab *Lab, d *Daemon, attacker *net
 	attacker, err := lab.AddHost("fl")
 	mustDo(t, err)
 	return lab, d, attacker, buildBench(t)
+}
+
+// acquireDuringFlood gives a flood just started on lab two seconds, then
+// starts dhclient on a new host and waits up to within for its lease; it
+// returns the lease and how long dhclient took.
+func acquireDuringFlood(ctx context.Context, t *testing.T, lab *Lab, within time.Duration) (dhcpclients.Lease, time.Duration, error) {
+	t.Helper()
+	time.Sleep(2 * time.Second)
+	host, err := lab.AddHost("ok")
+	mustDo(t, err)
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	start := time.Now()
+	got, err := newClient(t, "dhclient", host, "").Acquire(ctx)
+	return got, time.Since(start), err
 }
 
 // floodResult is what a background xdhcp-bench flood reported.
